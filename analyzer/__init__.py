@@ -1,0 +1,10 @@
+"""pgsage: a performance analyzer for live PostgreSQL databases."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("pgsage")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+source"
+
+__all__ = ["__version__"]

@@ -1,0 +1,189 @@
+"""Sessions with the watched database, under the safety contract of DESIGN.md.
+
+Every session pgsage opens is read-only, bounded by `statement_timeout` and `lock_timeout`,
+named `pgsage`, and watched by a client-side deadline: a frozen backend never fires
+`statement_timeout`, so the client cancels the query and, failing that, shuts the socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import dict_row
+
+from analyzer.errors import ConnectionFailed, ServerError, UsageError
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLimits:
+    """Timeouts applied to every pgsage session (milliseconds, as PostgreSQL takes them)."""
+
+    statement_timeout_ms: int = 5000
+    lock_timeout_ms: int = 1000
+    connect_timeout_s: int = 10
+    client_grace_s: float = 5.0
+
+    @property
+    def client_deadline_s(self) -> float:
+        """How long the client waits for one query before it gives up on the server."""
+        return self.statement_timeout_ms / 1000 + self.client_grace_s
+
+
+def parse_dsn(dsn: str | None) -> dict[str, str]:
+    """Split a DSN (URI or key=value) into libpq parameters; an empty DSN defers to PG* vars."""
+    if not dsn:
+        return {}
+    try:
+        return {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"malformed DSN: {first_line(str(exc))}") from None
+
+
+def describe_target(params: Mapping[str, str]) -> str:
+    """A printable name for a target, never containing the password."""
+    host = params.get("host") or params.get("hostaddr") or "local socket"
+    port = params.get("port", "")
+    db = params.get("dbname", "")
+    user = params.get("user", "")
+    where = f"{host}:{port}" if port else host
+    who = f"{user}@" if user else ""
+    return f"{who}{where}/{db}" if db else f"{who}{where}"
+
+
+def first_line(message: str) -> str:
+    """The first non-empty line of a server or driver message."""
+    for line in message.splitlines():
+        if line.strip():
+            return line.strip()
+    return message.strip()
+
+
+def _session_options(limits: SessionLimits) -> str:
+    settings = {
+        "default_transaction_read_only": "on",
+        "statement_timeout": str(limits.statement_timeout_ms),
+        "lock_timeout": str(limits.lock_timeout_ms),
+        "idle_in_transaction_session_timeout": str(limits.statement_timeout_ms * 4),
+    }
+    return " ".join(f"-c {k}={v}" for k, v in settings.items())
+
+
+def connect(dsn: str | None, limits: SessionLimits | None = None) -> psycopg.Connection[dict[str, Any]]:
+    """Open one safe, autocommit session; raise ConnectionFailed with a one-line reason."""
+    limits = limits or SessionLimits()
+    params = parse_dsn(dsn)
+    extra_options = params.pop("options", "")
+    params.setdefault("connect_timeout", str(limits.connect_timeout_s))
+    try:
+        conn = psycopg.connect(
+            **params,
+            options=f"{extra_options} {_session_options(limits)}".strip(),
+            application_name="pgsage",
+            autocommit=True,
+            row_factory=dict_row,
+        )
+    except psycopg.OperationalError as exc:
+        raise ConnectionFailed(
+            f"cannot connect to {describe_target(params)}: {_reason(exc, params)}"
+        ) from None
+    except psycopg.ProgrammingError as exc:
+        raise UsageError(f"malformed DSN: {first_line(str(exc))}") from None
+    return conn
+
+
+def _reason(exc: BaseException, params: Mapping[str, str]) -> str:
+    """The libpq reason with the connection string noise (and any password) removed."""
+    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    marker = "failed: "
+    if marker in text:
+        text = text.rsplit(marker, 1)[1]
+    password = params.get("password")
+    if password:
+        text = text.replace(password, "********")
+    return text or type(exc).__name__
+
+
+class Deadline:
+    """Cancel a query that outlives `seconds`; shut the socket if the cancel is ignored."""
+
+    def __init__(self, conn: psycopg.Connection[Any], seconds: float) -> None:
+        self._conn = conn
+        self._seconds = seconds
+        self._timer: threading.Timer | None = None
+        self.fired = False
+
+    def __enter__(self) -> Deadline:
+        self._timer = threading.Timer(self._seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        self.fired = True
+        with contextlib.suppress(Exception):
+            self._conn.cancel_safe(timeout=2.0)
+        # A backend that cannot even answer a cancel request: cut the connection so the
+        # waiting client returns with an error instead of hanging forever.
+        with contextlib.suppress(Exception):
+            fd = self._conn.pgconn.socket
+            sock = socket.socket(fileno=socket.dup(fd))
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            finally:
+                sock.close()
+
+
+class Session:
+    """One safe connection and the one way pgsage runs a query on it."""
+
+    def __init__(self, conn: psycopg.Connection[dict[str, Any]], limits: SessionLimits) -> None:
+        self.conn = conn
+        self.limits = limits
+
+    @classmethod
+    def open(cls, dsn: str | None, limits: SessionLimits | None = None) -> Session:
+        limits = limits or SessionLimits()
+        return cls(connect(dsn, limits), limits)
+
+    def fetch(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one query under the client deadline; server errors propagate as psycopg errors."""
+        with Deadline(self.conn, self.limits.client_deadline_s) as deadline:
+            try:
+                cur = self.conn.execute(query.encode(), params)  # type: ignore[arg-type]
+                return cur.fetchall() if cur.description else []
+            except psycopg.OperationalError as exc:
+                if deadline.fired:
+                    raise TimeoutError(
+                        f"no answer within {self.limits.client_deadline_s:.0f} s (client deadline)"
+                    ) from None
+                raise ServerError(f"lost the connection: {first_line(str(exc))}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def session(dsn: str | None, limits: SessionLimits | None = None) -> Iterator[Session]:
+    """A safe session that is closed whatever happens."""
+    s = Session.open(dsn, limits)
+    try:
+        yield s
+    finally:
+        s.close()

@@ -1,0 +1,136 @@
+"""The Snapshot: everything one collection read, typed, JSON-able, versioned on disk.
+
+A snapshot file is what `pgsage snapshot` writes on production and `pgsage analyze
+--snapshot` reads elsewhere, so its format carries a version and a reader refuses, with a
+one-line reason, anything it cannot read faithfully.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from analyzer import __version__
+from analyzer.errors import SnapshotFileError
+from collectors import REGISTRY
+from collectors.base import make_record
+
+FORMAT = "pgsage-snapshot"
+FORMAT_VERSION = 1
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorStatus:
+    """How one collector fared: the `collectors` map of the report contract."""
+
+    ok: bool
+    rows: int | None = None
+    seconds: float | None = None
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok}
+        if self.rows is not None:
+            out["rows"] = self.rows
+        if self.seconds is not None:
+            out["seconds"] = round(self.seconds, 4)
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The watched database, as the report names it (never with a password)."""
+
+    database: str | None
+    host: str | None
+    port: int | None
+    server_version_num: int | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: float
+    target: Target
+    status: Mapping[str, CollectorStatus]
+    data: Mapping[str, list[Any]]
+    pgsage_version: str = __version__
+
+    def rows(self, collector: str, record: type[R]) -> list[R]:
+        """The records of one collector (empty when it did not run or failed)."""
+        found = self.data.get(collector, [])
+        return [r for r in found if isinstance(r, record)]
+
+    def one(self, collector: str, record: type[R]) -> R | None:
+        found = self.rows(collector, record)
+        return found[0] if found else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "pgsage_version": self.pgsage_version,
+            "taken_at": self.taken_at,
+            "target": dataclasses.asdict(self.target),
+            "collectors": {k: v.to_json() for k, v in self.status.items()},
+            "data": {k: [dataclasses.asdict(r) for r in v] for k, v in self.data.items()},
+        }
+
+    @classmethod
+    def from_json(cls, doc: Any, source: str = "snapshot") -> Snapshot:
+        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+            raise SnapshotFileError(f"{source} is not a pgsage snapshot")
+        version = doc.get("format_version")
+        if version != FORMAT_VERSION:
+            raise SnapshotFileError(
+                f"{source} has snapshot format version {version!r}; this pgsage "
+                f"({__version__}) reads version {FORMAT_VERSION}"
+            )
+        try:
+            data: dict[str, list[Any]] = {}
+            for name, rows in doc["data"].items():
+                collector = REGISTRY.get(name)
+                if collector is None:
+                    continue  # written by a newer pgsage: keep what we understand
+                data[name] = [make_record(collector.record, row) for row in rows]
+            return cls(
+                taken_at=float(doc["taken_at"]),
+                target=Target(**doc["target"]),
+                status={k: CollectorStatus(**v) for k, v in doc["collectors"].items()},
+                data=data,
+                pgsage_version=str(doc.get("pgsage_version", "unknown")),
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise SnapshotFileError(f"{source} is damaged: {type(exc).__name__}: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        text = json.dumps(self.to_json(), separators=(",", ":"))
+        if path.suffix == ".gz":
+            path.write_bytes(gzip.compress(text.encode()))
+        else:
+            path.write_text(text)
+
+    @classmethod
+    def load(cls, path: Path) -> Snapshot:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise SnapshotFileError(f"snapshot file {path} does not exist") from None
+        except OSError as exc:
+            raise SnapshotFileError(f"cannot read snapshot file {path}: {exc.strerror}") from None
+        try:
+            if raw[:2] == b"\x1f\x8b":
+                raw = gzip.decompress(raw)
+            doc = json.loads(raw)
+        except (OSError, EOFError, ValueError) as exc:
+            raise SnapshotFileError(f"snapshot file {path} is not valid JSON: {exc}") from None
+        return cls.from_json(doc, source=f"snapshot file {path}")
+

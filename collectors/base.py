@@ -1,0 +1,124 @@
+"""The collector protocol: SQL and version knowledge, no I/O.
+
+A collector is a generator. It yields `Query` objects and receives each query's rows back,
+so one collector serves both the CLI's psycopg session and the sidecar's asyncpg pool; it
+returns its typed records at the end. It never decides anything about what it reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator, Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, ClassVar, Protocol, TypeVar
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One SQL text with named parameters written as `%(name)s`."""
+
+    sql: str
+    params: Mapping[str, Any] | None = None
+
+
+class Skip(Exception):
+    """Raised by a collector that cannot run here; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerContext:
+    """What a collector may know about the server before it runs."""
+
+    server_version_num: int
+    extensions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Installed extensions in the current database: name -> (version, schema)."""
+    preload_libraries: tuple[str, ...] = ()
+    known_query_texts: frozenset[int] = frozenset()
+    """Queryids whose text the caller already has (the sidecar's cache)."""
+
+    def extension_version(self, name: str) -> tuple[int, ...] | None:
+        found = self.extensions.get(name)
+        return version_tuple(found[0]) if found else None
+
+
+def version_tuple(text: str) -> tuple[int, ...]:
+    """`'1.10'` -> `(1, 10)`: extension versions compare numerically, not as strings."""
+    return tuple(int(part) for part in text.split(".") if part.isdigit())
+
+
+def version_num(version: tuple[int, ...]) -> int:
+    """`(1, 10)` -> 11000, the number extension SQL files are named by."""
+    major, minor = (list(version) + [0, 0])[:2]
+    return major * 10000 + minor * 100
+
+
+CollectorRun = Generator[Query, list[Row], list[Any]]
+
+
+class Collector(Protocol):
+    """One source of the snapshot: a view, a function or a group of catalog tables."""
+
+    name: ClassVar[str]
+    record: ClassVar[type[Any]]
+    description: ClassVar[str]
+
+    def run(self, ctx: ServerContext) -> CollectorRun: ...
+
+
+R = TypeVar("R")
+
+
+def make_record(record: type[R], row: Mapping[str, Any]) -> R:
+    """Build one frozen record, ignoring columns it does not declare; arrays become tuples."""
+    names = {f.name for f in dataclasses.fields(record)}  # type: ignore[arg-type]
+    return record(**{k: (tuple(v) if isinstance(v, list) else v)
+                     for k, v in row.items() if k in names})
+
+
+def records(record: type[R], rows: Iterable[Row]) -> list[R]:
+    return [make_record(record, row) for row in rows]
+
+
+def sql_file(name: str, server_version_num: int) -> str:
+    """The newest `collectors/sql/<name>_post_<version>.sql` that serves this version.
+
+    Files are named by the first version they serve (pg_activity's convention): the server's
+    `server_version_num`, or for an extension's view its version as major*10000+minor*100.
+    The SQL stays reviewable by a DBA, and a new version adds a file instead of branches.
+    """
+    candidates: list[tuple[int, str]] = []
+    for entry in resources.files("collectors").joinpath("sql").iterdir():
+        stem = entry.name.removesuffix(".sql")
+        prefix, _, since = stem.rpartition("_post_")
+        if prefix == name and since.isdigit() and int(since) <= server_version_num:
+            candidates.append((int(since), entry.read_text(encoding="utf-8")))
+    if not candidates:
+        raise Skip(f"no SQL for {name} on server version {server_version_num}")
+    return max(candidates)[1]
+
+
+REGISTRY: dict[str, Collector] = {}
+
+C = TypeVar("C", bound=type)
+
+
+def register(cls: C) -> C:
+    """Class decorator adding one instance of a collector to the registry."""
+    instance = cls()
+    REGISTRY[instance.name] = instance
+    return cls
+
+
+class SqlCollector:
+    """The common case: one version-selected SQL file whose rows are the records."""
+
+    name: ClassVar[str]
+    record: ClassVar[type[Any]]
+    description: ClassVar[str]
+
+    def run(self, ctx: ServerContext) -> CollectorRun:
+        rows = yield Query(sql_file(self.name, ctx.server_version_num))
+        return records(self.record, rows)

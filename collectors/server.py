@@ -1,0 +1,31 @@
+"""Who the server is: version, recovery state, uptime, database size, the session's role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from collectors.base import SqlCollector, register
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfo:
+    server_version_num: int
+    version: str
+    database: str
+    in_recovery: bool
+    started_at: float
+    collected_at: float
+    database_bytes: int | None
+    current_user: str
+    is_superuser: bool
+    has_pg_monitor: bool
+    data_checksums: bool | None = None
+    block_size: int = 8192
+
+
+@register
+class ServerCollector(SqlCollector):
+    name: ClassVar[str] = "server"
+    record = ServerInfo
+    description: ClassVar[str] = "version, recovery state, start time, database size, role"
