@@ -1,0 +1,26 @@
+"""Run the selected rules over a model; a rule that breaks is reported, never fatal."""
+
+from __future__ import annotations
+
+import logging
+
+from analyzer.config import RulesConfig
+from analyzer.findings import Recommendation, ranked
+from analyzer.model import Model
+from rules import build_options, select
+
+log = logging.getLogger(__name__)
+
+
+def advise(model: Model, config: RulesConfig) -> tuple[list[Recommendation], list[str]]:
+    """Ranked recommendations and notes about rules that could not run."""
+    found: list[Recommendation] = []
+    notes: list[str] = []
+    for rule in select(config.select, config.ignore):
+        options, _ = build_options(rule, config.options.get(rule.code, {}))
+        try:
+            found.extend(rule.check(model, options))
+        except Exception as exc:  # a bug in one rule must not cost the whole report
+            log.exception("rule %s failed", rule.code)
+            notes.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
+    return ranked(found), notes

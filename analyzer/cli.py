@@ -1,0 +1,263 @@
+"""The `pgsage` command: wiring only. Every failure becomes one line and an exit code.
+
+Exit codes: 0 ok, 1 findings at or above `--fail-on`, 2 usage/config/input error,
+3 cannot connect or the server refused.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from analyzer import __version__, config as config_mod
+from analyzer.errors import PgsageError, UsageError
+from analyzer.findings import Severity
+from analyzer.pipeline import analyze as run_rules, take_snapshot, take_window
+from analyzer.render import Format, render
+from analyzer.report import Report
+from analyzer.snapshot import Snapshot
+from analyzer.units import parse_duration
+
+app = typer.Typer(
+    name="pgsage",
+    help="Performance analyzer for live PostgreSQL databases: ranked, explained, "
+         "ready-to-run recommendations.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+rules_app = typer.Typer(help="List and explain the rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+err = Console(stderr=True, highlight=False)
+log = logging.getLogger("pgsage")
+
+T = TypeVar("T")
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"pgsage {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback,
+                                          is_eager=True, help="Print the version and exit.")]
+    = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress to stderr.")]
+    = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="plain or json")] = "plain",
+) -> None:
+    """pgsage: performance analyzer for live PostgreSQL databases."""
+    from analyzer.logs import configure
+
+    try:
+        configure(logging.INFO if verbose else logging.WARNING, log_format)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--log-format") from None
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    """Run a command body, turning pgsage's errors into one line and their exit code."""
+    try:
+        return fn()
+    except PgsageError as exc:
+        err.print(f"pgsage: error: {exc}", markup=False)
+        raise typer.Exit(exc.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("pgsage: interrupted", markup=False)
+        raise typer.Exit(130) from None
+
+
+def _interval(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _severity(value: str | None) -> Severity | None:
+    if value is None:
+        return None
+    try:
+        return Severity.parse(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _load_config(path: Path | None, flags: dict[str, Any] | None = None) -> config_mod.Config:
+    return config_mod.load(path, flags=flags)
+
+
+def _wait_with_progress(seconds: float) -> None:
+    import time
+
+    with Progress(TextColumn("waiting for the second snapshot"), BarColumn(),
+                  TimeRemainingColumn(), console=err, transient=True) as progress:
+        task = progress.add_task("wait", total=seconds)
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            time.sleep(min(0.25, left))
+            progress.update(task, completed=seconds - max(left - 0.25, 0))
+
+
+def emit(report: Report, fmt: Format, output: Path | None, fail_on: Severity | None) -> None:
+    """Write the report, then exit 1 when a finding reaches `--fail-on`."""
+    if output is not None:
+        try:
+            output.write_text(render(report, fmt))
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(render(report, fmt, color=sys.stdout.isatty()))
+    if fail_on is not None and any(r.severity.rank >= fail_on.rank
+                                   for r in report.recommendations):
+        raise typer.Exit(1)
+
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML configuration file.",
+                                                 envvar="PGSAGE_CONFIG")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
+OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="Write the report to FILE.")]
+FailOnOpt = Annotated[str | None, typer.Option(
+    "--fail-on", help="Exit 1 when a finding at or above this severity exists "
+                      "(critical, high, medium, low, info).")]
+SelectOpt = Annotated[list[str] | None, typer.Option(
+    "--select", help="Only these rules (code, code prefix or category); repeatable.")]
+IgnoreOpt = Annotated[list[str] | None, typer.Option(
+    "--ignore", help="Skip these rules (code, code prefix or category); repeatable.")]
+
+
+def _rule_flags(select: list[str] | None, ignore: list[str] | None) -> dict[str, Any]:
+    rules: dict[str, Any] = {}
+    if select:
+        rules["select"] = select
+    if ignore:
+        rules["ignore"] = ignore
+    return {"rules": rules} if rules else {}
+
+
+@app.command()
+def analyze(
+    dsn: Annotated[str | None, typer.Argument(
+        help="libpq DSN or URI; PGHOST, PGPORT, PGUSER, PGDATABASE, .pgpass and service "
+             "files apply.", show_default=False)] = None,
+    interval: Annotated[str | None, typer.Option(
+        "--interval", "-i", help="Take two snapshots this far apart (e.g. 60s) and report "
+                                 "rates over the window.")] = None,
+    snapshot: Annotated[Path | None, typer.Option(
+        "--snapshot", help="Analyze a snapshot file instead of connecting.")] = None,
+    baseline: Annotated[Path | None, typer.Option(
+        "--baseline", help="An older snapshot file: report rates between it and now.")] = None,
+    fmt: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+    config: ConfigOpt = None,
+    select: SelectOpt = None,
+    ignore: IgnoreOpt = None,
+) -> None:
+    """Take a snapshot of a database (or read one) and report what to do about it."""
+    seconds = _interval(interval)
+    threshold = _severity(fail_on)
+
+    def body() -> None:
+        if snapshot is not None and (dsn or seconds):
+            raise UsageError("--snapshot reads a file: give no DSN and no --interval with it")
+        if baseline is not None and seconds:
+            raise UsageError("--baseline and --interval both set the window: give one")
+        cfg = _load_config(config, _rule_flags(select, ignore))
+        older = Snapshot.load(baseline) if baseline else None
+        if snapshot is not None:
+            current = Snapshot.load(snapshot)
+        elif seconds:
+            older, current = take_window(dsn, cfg, seconds, _wait_with_progress)
+        else:
+            current = take_snapshot(dsn, cfg)
+        if older is not None and older.taken_at >= current.taken_at:
+            raise UsageError("the baseline snapshot is not older than the current one")
+        emit(run_rules(current, cfg, older), fmt, output, threshold)
+
+    guarded(body)
+
+
+@app.command("snapshot")
+def snapshot_cmd(
+    dsn: Annotated[str | None, typer.Argument(help="libpq DSN or URI.", show_default=False)]
+    = None,
+    output: Annotated[Path, typer.Option("--output", "-o",
+                                         help="Snapshot file to write (.json or .json.gz).")]
+    = Path("pgsage-snapshot.json"),
+    config: ConfigOpt = None,
+) -> None:
+    """Collect a snapshot to a file, to analyze elsewhere with `analyze --snapshot`."""
+
+    def body() -> None:
+        snap = take_snapshot(dsn, _load_config(config))
+        try:
+            snap.save(output)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+        failed = [k for k, v in snap.status.items() if not v.ok]
+        err.print(f"wrote {output}: {len(snap.status) - len(failed)} of {len(snap.status)} "
+                  f"collectors ran" + (f" (skipped: {', '.join(failed)})" if failed else ""),
+                  markup=False)
+
+    guarded(body)
+
+
+@app.command()
+def demo(
+    keep: Annotated[bool, typer.Option("--keep", help="Leave the demo server running and "
+                                                      "print its DSN.")] = False,
+    seconds: Annotated[float, typer.Option("--seconds", help="How long the workload runs.",
+                                           min=1, max=600)] = 8.0,
+    fmt: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+) -> None:
+    """Start a throwaway PostgreSQL 18 with a shop database, run a workload, analyze it."""
+    threshold = _severity(fail_on)
+
+    def body() -> None:
+        from analyzer.demo import run_demo
+
+        report = run_demo(seconds=seconds, keep=keep, console=err)
+        emit(report, fmt, output, threshold)
+
+    guarded(body)
+
+
+@rules_app.command("list")
+def rules_list(
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table, markdown or json")]
+    = Format.TABLE,
+) -> None:
+    """Every rule with its code, category, default severity and summary."""
+    from analyzer.rules_doc import list_rules
+
+    sys.stdout.write(list_rules(fmt))
+
+
+@rules_app.command("show")
+def rules_show(code: Annotated[str, typer.Argument(help="Rule code, e.g. IX001.")]) -> None:
+    """The documentation and options of one rule."""
+    from analyzer.rules_doc import show_rule
+
+    guarded(lambda: sys.stdout.write(show_rule(code)))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,158 @@
+"""Configuration: a TOML file, then `PGSAGE_*` environment variables, then CLI flags.
+
+Validation collects every problem with its key and reports them together, so a user fixes
+a file in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from analyzer.connection import SessionLimits
+from analyzer.errors import ConfigError
+from analyzer.units import parse_duration
+
+
+@dataclass(frozen=True)
+class RulesConfig:
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    limits: SessionLimits = field(default_factory=SessionLimits)
+    rules: RulesConfig = field(default_factory=RulesConfig)
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The merged document, for parts (the sidecar) that validate their own sections."""
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+ENV_KEYS: Mapping[str, tuple[str, ...]] = {
+    "PGSAGE_STATEMENT_TIMEOUT": ("connection", "statement_timeout"),
+    "PGSAGE_LOCK_TIMEOUT": ("connection", "lock_timeout"),
+    "PGSAGE_CONNECT_TIMEOUT": ("connection", "connect_timeout"),
+    "PGSAGE_RULES_SELECT": ("rules", "select"),
+    "PGSAGE_RULES_IGNORE": ("rules", "ignore"),
+}
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {path} is not valid TOML: {exc}") from None
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    for var, (section, key) in ENV_KEYS.items():
+        if var in env:
+            value: Any = env[var]
+            if key in ("select", "ignore"):
+                value = _split(value)
+            doc.setdefault(section, {})[key] = value
+    return doc
+
+
+def _duration_ms(doc: Mapping[str, Any], key: str, default: int, errors: list[str]) -> int:
+    value = doc.get(key)
+    if value is None:
+        return default
+    try:
+        return int(parse_duration(str(value)) * 1000)
+    except ValueError as exc:
+        errors.append(f"connection.{key}: {exc}")
+        return default
+
+
+def validate(doc: Mapping[str, Any]) -> Config:
+    """Build a Config from a merged document or raise ConfigError listing every problem."""
+    from rules import REGISTRY, build_options, unknown_selectors
+
+    errors: list[str] = []
+    conn = doc.get("connection", {})
+    if not isinstance(conn, Mapping):
+        errors.append("connection: expected a table")
+        conn = {}
+    for key in conn:
+        if key not in ("statement_timeout", "lock_timeout", "connect_timeout"):
+            errors.append(f"connection.{key}: unknown key")
+    defaults = SessionLimits()
+    limits = SessionLimits(
+        statement_timeout_ms=_duration_ms(conn, "statement_timeout",
+                                          defaults.statement_timeout_ms, errors),
+        lock_timeout_ms=_duration_ms(conn, "lock_timeout", defaults.lock_timeout_ms, errors),
+        connect_timeout_s=max(1, _duration_ms(conn, "connect_timeout",
+                                              defaults.connect_timeout_s * 1000, errors) // 1000),
+    )
+    rules_doc = doc.get("rules", {})
+    if not isinstance(rules_doc, Mapping):
+        errors.append("rules: expected a table")
+        rules_doc = {}
+    select, ignore = [], []
+    for key in ("select", "ignore"):
+        value = rules_doc.get(key, [])
+        if isinstance(value, str):
+            value = _split(value)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            errors.append(f"rules.{key}: expected a list of rule codes, prefixes or categories")
+            continue
+        errors.extend(f"rules.{key}: {s!r} matches no rule" for s in unknown_selectors(value))
+        (select if key == "select" else ignore).extend(value)
+    options = rules_doc.get("options", {})
+    checked: dict[str, Mapping[str, Any]] = {}
+    if not isinstance(options, Mapping):
+        errors.append("rules.options: expected a table of rule codes")
+        options = {}
+    for code, given in options.items():
+        rule = REGISTRY.get(code.upper())
+        if rule is None:
+            errors.append(f"rules.options.{code}: no such rule")
+            continue
+        if not isinstance(given, Mapping):
+            errors.append(f"rules.options.{code}: expected a table")
+            continue
+        _, problems = build_options(rule, given)
+        errors.extend(problems)
+        checked[rule.code] = given
+    for key in rules_doc:
+        if key not in ("select", "ignore", "options"):
+            errors.append(f"rules.{key}: unknown key")
+    if errors:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+    return Config(limits=limits, rules=RulesConfig(tuple(select), tuple(ignore), checked),
+                  raw=dict(doc))
+
+
+def load(path: Path | None = None, env: Mapping[str, str] | None = None,
+         flags: Mapping[str, Any] | None = None) -> Config:
+    """File, then environment, then flags (strongest), validated together."""
+    doc: dict[str, Any] = read_file(path) if path else {}
+    doc = merge(doc, from_environment(os.environ if env is None else env))
+    doc = merge(doc, flags or {})
+    return validate(doc)

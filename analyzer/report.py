@@ -1,0 +1,66 @@
+"""The report: the JSON contract of DESIGN.md, built from a model and its findings."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from analyzer import __version__
+from analyzer.findings import Recommendation
+from analyzer.model import Model, Window
+from analyzer.snapshot import CollectorStatus, Target
+
+SCHEMA_VERSION = 1
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Report:
+    target: Target
+    window: Window
+    collectors: dict[str, CollectorStatus]
+    recommendations: list[Recommendation]
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {
+            "by_severity": dict(Counter(r.severity.value for r in self.recommendations)),
+            "by_category": dict(Counter(r.category.value for r in self.recommendations)),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "pgsage_version": __version__,
+            "target": {
+                "database": self.target.database,
+                "host": self.target.host,
+                "port": self.target.port,
+                "server_version_num": self.target.server_version_num,
+            },
+            "window": {
+                "start": iso(self.window.start),
+                "end": iso(self.window.end),
+                "seconds": round(self.window.seconds, 3),
+                "kind": self.window.kind,
+            },
+            "collectors": {k: v.to_json() for k, v in self.collectors.items()},
+            "summary": self.counts(),
+            "notes": list(self.notes),
+            "recommendations": [r.to_json() for r in self.recommendations],
+        }
+
+
+def build(model: Model, recommendations: list[Recommendation], notes: list[str]) -> Report:
+    return Report(
+        target=model.snapshot.target,
+        window=model.window,
+        collectors=dict(model.snapshot.status),
+        recommendations=recommendations,
+        notes=notes,
+    )

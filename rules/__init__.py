@@ -1,0 +1,16 @@
+"""Rules: pure functions of the model, one class per rule, grouped by category.
+
+Importing this package registers every rule.
+"""
+
+from rules import config, index, maintenance  # noqa: F401  (imported for registration)
+from rules.base import (
+    REGISTRY,
+    Rule,
+    build_options,
+    matches,
+    select,
+    unknown_selectors,
+)
+
+__all__ = ["REGISTRY", "Rule", "build_options", "matches", "select", "unknown_selectors"]

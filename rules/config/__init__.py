@@ -1,0 +1,1 @@
+"""Configuration rules (CF): settings against the observed workload."""

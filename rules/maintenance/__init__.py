@@ -1,0 +1,1 @@
+"""Maintenance rules (MT): vacuum, statistics, wraparound, sequences, bloat."""
