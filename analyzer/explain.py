@@ -1,0 +1,94 @@
+"""EXPLAIN under the safety contract: generic plans of plain SELECTs, never executed.
+
+Only a text that pglast parses to exactly one plain SELECT (no data-modifying CTE, no
+SELECT INTO, no locking clause) is planned, and what is sent is pglast's regeneration of
+that tree, over the extended protocol, which refuses a second statement. Parameters (`$1`
+in pg_stat_statements texts) are planned generically: `EXPLAIN (GENERIC_PLAN)` on 16+,
+`PREPARE` with `plan_cache_mode = force_generic_plan` before that. Never `ANALYZE`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from analyzer.connection import Session, first_line
+from analyzer.workload import Statement, Unsupported, deparse_statement
+
+PARAM = re.compile(r"\$(\d+)")
+
+
+class NotExplainable(Exception):
+    """The statement may not or could not be planned; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    total_cost: float
+    rows: float
+    tree: dict[str, Any]
+
+    def index_names(self) -> set[str]:
+        return {n["Index Name"] for n in self.nodes() if "Index Name" in n}
+
+    def nodes(self) -> Iterator[dict[str, Any]]:
+        stack = [self.tree]
+        while stack:
+            node = stack.pop()
+            yield node
+            stack.extend(node.get("Plans", []))
+
+
+def explainable_text(statement: Statement) -> str:
+    """The text pgsage may send for planning, or NotExplainable with the reason."""
+    if not statement.plain_select:
+        raise NotExplainable(f"not a plain SELECT ({statement.kind})")
+    try:
+        return deparse_statement(statement.text)
+    except (Unsupported, Exception) as exc:  # pglast raises its own error classes
+        raise NotExplainable(f"cannot regenerate the statement: {exc}") from None
+
+
+class Planner:
+    """Plans statements on one session; keeps the session's plan settings to itself."""
+
+    def __init__(self, session: Session, server_version_num: int) -> None:
+        self.session = session
+        self.generic_option = server_version_num >= 160000
+        self._prepared_mode = False
+
+    def plan(self, statement: Statement) -> Plan:
+        text = explainable_text(statement)
+        try:
+            if self.generic_option:
+                rows = self.session.fetch(f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {text}",
+                                          single=True)
+            else:
+                rows = self._plan_prepared(text)
+        except psycopg.Error as exc:
+            raise NotExplainable(first_line(str(exc))) from None
+        doc = rows[0]["QUERY PLAN"]
+        top = doc[0]["Plan"]
+        return Plan(float(top["Total Cost"]), float(top.get("Plan Rows", 0)), top)
+
+    def _plan_prepared(self, text: str) -> list[dict[str, Any]]:
+        if not self._prepared_mode:
+            self.session.fetch("SET plan_cache_mode = force_generic_plan")
+            self._prepared_mode = True
+        params = max((int(n) for n in PARAM.findall(text)), default=0)
+        self.session.fetch(f"PREPARE pgsage_plan AS {text}", single=True)
+        try:
+            args = f"({', '.join(['NULL'] * params)})" if params else ""
+            return self.session.fetch(f"EXPLAIN (FORMAT JSON) EXECUTE pgsage_plan{args}",
+                                      single=True)
+        finally:
+            self.session.fetch("DEALLOCATE pgsage_plan")
+
+    def close(self) -> None:
+        if self._prepared_mode:
+            self.session.fetch("RESET plan_cache_mode")
+            self._prepared_mode = False
