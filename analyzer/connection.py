@@ -8,6 +8,8 @@ named `pgsage`, and watched by a client-side deadline: a frozen backend never fi
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import socket
 import threading
 from collections.abc import Iterator, Mapping
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
 from analyzer.errors import ConnectionFailed, ServerError, UsageError
@@ -41,17 +43,23 @@ def parse_dsn(dsn: str | None) -> dict[str, str]:
     if not dsn:
         return {}
     try:
-        return {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
+        params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
     except psycopg.ProgrammingError as exc:
         raise UsageError(f"malformed DSN: {first_line(str(exc))}") from None
+    if "port" in params and not params["port"].strip():
+        # libpq would quietly fall back to 5432: an empty port is a templating mistake.
+        raise UsageError("malformed DSN: port is empty")
+    return params
 
 
 def describe_target(params: Mapping[str, str]) -> str:
     """A printable name for a target, never containing the password."""
-    host = params.get("host") or params.get("hostaddr") or "local socket"
-    port = params.get("port", "")
-    db = params.get("dbname", "")
-    user = params.get("user", "")
+    env = os.environ
+    host = (params.get("host") or params.get("hostaddr") or env.get("PGHOST")
+            or env.get("PGHOSTADDR") or "local socket")
+    port = params.get("port") or env.get("PGPORT", "")
+    db = params.get("dbname") or env.get("PGDATABASE", "")
+    user = params.get("user") or env.get("PGUSER", "")
     where = f"{host}:{port}" if port else host
     who = f"{user}@" if user else ""
     return f"{who}{where}/{db}" if db else f"{who}{where}"
@@ -75,7 +83,12 @@ def _session_options(limits: SessionLimits) -> str:
     return " ".join(f"-c {k}={v}" for k, v in settings.items())
 
 
-def connect(dsn: str | None, limits: SessionLimits | None = None) -> psycopg.Connection[dict[str, Any]]:
+_BAD_OPTION = re.compile(r"invalid .*(value|number)|could not match \d+ port numbers")
+"""libpq's words for a connection option it cannot use: the user's input, not the network."""
+
+
+def connect(dsn: str | None,
+            limits: SessionLimits | None = None) -> psycopg.Connection[dict[str, Any]]:
     """Open one safe, autocommit session; raise ConnectionFailed with a one-line reason."""
     limits = limits or SessionLimits()
     params = parse_dsn(dsn)
@@ -83,15 +96,21 @@ def connect(dsn: str | None, limits: SessionLimits | None = None) -> psycopg.Con
     params.setdefault("connect_timeout", str(limits.connect_timeout_s))
     try:
         conn = psycopg.connect(
-            **params,
-            options=f"{extra_options} {_session_options(limits)}".strip(),
-            application_name="pgsage",
+            make_conninfo(
+                "",
+                **params,
+                options=f"{extra_options} {_session_options(limits)}".strip(),
+                application_name="pgsage",
+            ),
             autocommit=True,
             row_factory=dict_row,
         )
     except psycopg.OperationalError as exc:
+        reason = _reason(exc, params)
+        if _BAD_OPTION.search(reason):
+            raise UsageError(f"malformed DSN: {reason}") from None
         raise ConnectionFailed(
-            f"cannot connect to {describe_target(params)}: {_reason(exc, params)}"
+            f"cannot connect to {describe_target(params)}: {reason}"
         ) from None
     except psycopg.ProgrammingError as exc:
         raise UsageError(f"malformed DSN: {first_line(str(exc))}") from None
@@ -100,10 +119,10 @@ def connect(dsn: str | None, limits: SessionLimits | None = None) -> psycopg.Con
 
 def _reason(exc: BaseException, params: Mapping[str, str]) -> str:
     """The libpq reason with the connection string noise (and any password) removed."""
-    text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-    marker = "failed: "
-    if marker in text:
-        text = text.rsplit(marker, 1)[1]
+    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    for marker in ("failed: ", "connection is bad: "):
+        if marker in text:
+            text = text.rsplit(marker, 1)[1]
     password = params.get("password")
     if password:
         text = text.replace(password, "********")
@@ -156,11 +175,17 @@ class Session:
         limits = limits or SessionLimits()
         return cls(connect(dsn, limits), limits)
 
-    def fetch(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run one query under the client deadline; server errors propagate as psycopg errors."""
+    def fetch(self, query: str, params: Mapping[str, Any] | None = None,
+              single: bool = False) -> list[dict[str, Any]]:
+        """Run one query under the client deadline; server errors propagate as psycopg errors.
+
+        `single` sends the text with the extended protocol (binary results), which the
+        server refuses for more than one statement: the guard for texts that are not ours.
+        """
         with Deadline(self.conn, self.limits.client_deadline_s) as deadline:
             try:
-                cur = self.conn.execute(query.encode(), params)  # type: ignore[arg-type]
+                cur = self.conn.cursor().execute(query.encode(), params,
+                                                 binary=True if single else None)
                 return cur.fetchall() if cur.description else []
             except psycopg.OperationalError as exc:
                 if deadline.fired:
