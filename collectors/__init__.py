@@ -3,7 +3,7 @@
 Importing this package registers every collector in `REGISTRY`, in collection order.
 """
 
-from collectors import (  # noqa: F401  (imported for registration)
+from collectors import (  # noqa: F401, I001  (imported for registration, in collection order)
     server,
     settings,
     extensions,
@@ -12,6 +12,13 @@ from collectors import (  # noqa: F401  (imported for registration)
     indexes,
     constraints,
     sequences,
+    columns,
+    database,
+    activity,
+    bgwriter,
+    wal,
+    archiver,
+    replication,
 )
 from collectors.base import REGISTRY, Collector, Query, ServerContext, Skip
 
