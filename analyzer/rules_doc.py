@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import textwrap
 
 from rich.console import Console
 from rich.table import Table
@@ -12,6 +13,7 @@ from rich.table import Table
 from analyzer.errors import UsageError
 from analyzer.render import Format
 from rules import REGISTRY, Rule
+from rules.base import DOC_SECTIONS
 
 
 def _options(rule: Rule) -> list[tuple[str, str, object]]:
@@ -47,21 +49,50 @@ def show_rule(code: str) -> str:
     return rule_markdown(rule)
 
 
-def rule_markdown(rule: Rule) -> str:
-    sections = rule.doc_sections()
-    lines = [f"# {rule.code} {rule.name}", "",
+def _body(text: str) -> str:
+    """A docstring section as Markdown: its first line was stripped, the rest still indented."""
+    first, _, rest = text.partition("\n")
+    return "\n".join(part for part in (first, textwrap.dedent(rest)) if part).strip()
+
+
+def _option_texts(body: str, names: set[str]) -> tuple[str, dict[str, str]]:
+    """Split an Options section into free text and `name: description` entries by option."""
+    free: list[str] = []
+    described: dict[str, list[str]] = {}
+    current: list[str] = free
+    for line in body.splitlines():
+        name, sep, text = line.partition(":")
+        if sep and name.strip() in names and name == name.lstrip():
+            current = described.setdefault(name.strip(), [])
+            line = text
+        current.append(line.strip())
+    return (" ".join(part for part in free if part) if free else "",
+            {k: " ".join(part for part in v if part) for k, v in described.items()})
+
+
+def rule_markdown(rule: Rule, level: int = 1) -> str:
+    """One rule's page; `level` is the heading level of its title (sections go one below)."""
+    title, section = "#" * level, "#" * (level + 1)
+    sections = {k: _body(v) for k, v in rule.doc_sections().items()}
+    lines = [f"{title} {rule.code} {rule.name}", "",
              f"Category: {rule.category.value}. Default severity: {rule.severity.value}.", "",
              sections.get("Summary", ""), ""]
-    for heading, body in sections.items():
-        if heading in ("Summary", "Options"):
+    for heading in (*DOC_SECTIONS, "References"):
+        if heading == "Options" or not sections.get(heading):
             continue
-        lines += [f"## {heading}", "", body, ""]
-    lines += ["## Options", ""]
-    if sections.get("Options"):
-        lines += [sections["Options"], ""]
+        body = sections[heading]
+        if heading == "Example":
+            body = f"```sql\n{body}\n```"
+        lines += [f"{section} {heading}", "", body, ""]
+    lines += [f"{section} Options", ""]
     opts = _options(rule)
     if opts:
-        lines += [f"- `{name}` ({typ}, default `{default}`)" for name, typ, default in opts]
+        free, described = _option_texts(sections.get("Options", ""), {o[0] for o in opts})
+        if free:
+            lines += [free, ""]
+        lines += [f"- `{name}` ({typ}, default `{default}`)"
+                  + (f": {described[name]}" if name in described else "")
+                  for name, typ, default in opts]
         lines += ["", f"Set them in the configuration file under `[rules.options.{rule.code}]`."]
     else:
         lines.append("None.")
@@ -69,11 +100,11 @@ def rule_markdown(rule: Rule) -> str:
 
 
 def all_rules_markdown() -> str:
-    """docs/rules.md: the list, then one section per rule."""
+    """docs/rules.md: the list, then one section per rule (rule titles one level down)."""
     parts = ["# pgsage rules", "", "Generated from the rules' docstrings by "
              "`python -m analyzer.rules_doc`; do not edit by hand.", "",
              list_rules(Format.MARKDOWN)]
-    parts += [rule_markdown(REGISTRY[c]).replace("# ", "## ", 1) for c in sorted(REGISTRY)]
+    parts += [rule_markdown(REGISTRY[c], level=2) for c in sorted(REGISTRY)]
     return "\n".join(parts)
 
 

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+from collections.abc import Sequence
+
 from psycopg import sql
+
+MAX_IDENTIFIER_BYTES = 63
+"""NAMEDATALEN - 1: PostgreSQL silently truncates longer names, so generated ones never are."""
 
 
 def ident(*names: str) -> str:
@@ -14,9 +21,85 @@ def literal(value: object) -> str:
     return sql.Literal(value).as_string()
 
 
-def drop_index(schema: str, name: str) -> str:
-    return f"DROP INDEX CONCURRENTLY IF EXISTS {ident(schema, name)};"
+def drop_index(schema: str, name: str, concurrently: bool = True) -> str:
+    """DROP INDEX [CONCURRENTLY] IF EXISTS (a partitioned index cannot drop concurrently)."""
+    how = " CONCURRENTLY" if concurrently else ""
+    return f"DROP INDEX{how} IF EXISTS {ident(schema, name)};"
 
 
 def reindex(schema: str, name: str) -> str:
     return f"REINDEX INDEX CONCURRENTLY {ident(schema, name)};"
+
+
+def _truncate_utf8(text: str, max_bytes: int) -> str:
+    """The longest prefix of `text` that fits in `max_bytes` without splitting a character."""
+    return text.encode()[:max_bytes].decode(errors="ignore")
+
+
+def index_name(table: str, columns: Sequence[str], suffix: str = "idx") -> str:
+    """A deterministic index name `<table>_<col>_<col>_<suffix>` of at most 63 bytes.
+
+    PostgreSQL's own convention (what `CREATE INDEX ON t (a, b)` would pick), except that a
+    name too long is cut and given a short hash of the full name, so two long names that
+    share a prefix stay distinct and the same input always gives the same name.
+    """
+    full = "_".join([table, *columns, suffix])
+    if len(full.encode()) <= MAX_IDENTIFIER_BYTES:
+        return full
+    digest = hashlib.sha1(full.encode()).hexdigest()[:8]
+    tail = f"_{digest}_{suffix}"
+    head = _truncate_utf8("_".join([table, *columns]), MAX_IDENTIFIER_BYTES - len(tail.encode()))
+    return head + tail
+
+
+def create_index(schema: str, table: str, name: str, columns: Sequence[str],
+                 method: str = "btree", concurrently: bool = True, only: bool = False) -> str:
+    """`CREATE INDEX [CONCURRENTLY] name ON [ONLY] schema.table USING method (cols);`"""
+    cols = ", ".join(ident(c) for c in columns)
+    how = " CONCURRENTLY" if concurrently else ""
+    on = "ONLY " if only else ""
+    return (f"CREATE INDEX{how} {ident(name)} ON {on}{ident(schema, table)} "
+            f"USING {_keyword_or_ident(method)} ({cols});")
+
+
+def _keyword_or_ident(name: str) -> str:
+    """Access methods print bare when they are plain lower-case words (btree, hash)."""
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else ident(name)
+
+
+def attach_index(schema: str, parent_index: str, partition_schema: str,
+                 partition_index: str) -> str:
+    return (f"ALTER INDEX {ident(schema, parent_index)} "
+            f"ATTACH PARTITION {ident(partition_schema, partition_index)};")
+
+
+_CREATE = re.compile(r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY )")
+
+
+def concurrent_definition(definition: str) -> str:
+    """A `pg_get_indexdef()` text made CONCURRENTLY and terminated, ready to run.
+
+    pg_get_indexdef quotes the names it prints, so the definition is already safe SQL; only
+    the keyword is added. Indexes of partitioned tables (`ON ONLY`) cannot be built
+    concurrently and are returned unchanged apart from the semicolon.
+    """
+    text = definition.strip().rstrip(";")
+    if " ON ONLY " not in text:
+        text = _CREATE.sub(lambda m: f"CREATE {m.group(1) or ''}INDEX CONCURRENTLY ", text, 1)
+    return text + ";"
+
+
+def alter_column_type(schema: str, table: str, column: str, type_name: str) -> str:
+    return (f"ALTER TABLE {ident(schema, table)} ALTER COLUMN {ident(column)} "
+            f"TYPE {type_name};")
+
+
+def alter_sequence_type(schema: str, name: str, type_name: str, bound: str | None = None,
+                        value: int | None = None) -> str:
+    """`ALTER SEQUENCE s AS type [NO MAXVALUE | MAXVALUE n]` (bound: MAXVALUE or MINVALUE)."""
+    extra = ""
+    if bound is not None:
+        if bound not in ("MAXVALUE", "MINVALUE"):
+            raise ValueError(f"bound must be MAXVALUE or MINVALUE, not {bound!r}")
+        extra = f" NO {bound}" if value is None else f" {bound} {int(value)}"
+    return f"ALTER SEQUENCE {ident(schema, name)} AS {type_name}{extra};"

@@ -1,1 +1,3 @@
 """Configuration rules (CF): settings against the observed workload."""
+
+from rules.config import pg_stat_statements  # noqa: F401

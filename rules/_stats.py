@@ -1,0 +1,94 @@
+"""Helpers rules share to read cumulative table and index counters over a window.
+
+pg_stat_user_tables and pg_stat_user_indexes count from the last statistics reset. With a
+baseline snapshot a rule reads the difference over the window between the two snapshots;
+without one it reads the totals, which cover the time since the later of the server start
+and this database's last statistics reset. Statistics survive a clean restart, but a crash
+discards them, so the start is taken as a reset: the window is never longer than the truth.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from analyzer.model import Model, Window
+from collectors.database import DatabaseStats
+from collectors.indexes import IndexStats
+from collectors.tables import TableStats
+
+DAY = 86_400.0
+
+
+def stats_start(model: Model) -> float:
+    """When the cumulative table and index counters of this database started counting."""
+    starts: list[float] = []
+    if model.server is not None:
+        starts.append(model.server.started_at)
+    db = model.snapshot.one("database", DatabaseStats)
+    if db is not None and db.stats_reset is not None:
+        starts.append(db.stats_reset)
+    return max(starts) if starts else model.window.start
+
+
+def counter_window(model: Model) -> Window:
+    """The window table and index counters cover (the model's when there is a baseline)."""
+    if model.baseline is not None:
+        return model.window
+    return Window(stats_start(model), model.snapshot.taken_at, "since-reset")
+
+
+def describe(window: Window) -> str:
+    """Window.describe(), in days once the window is two days or longer."""
+    if window.seconds < 2 * DAY:
+        return window.describe()
+    what = ("between two snapshots" if window.kind == "between-snapshots"
+            else "since statistics were last reset")
+    return f"the {days(window.seconds)} {what}"
+
+
+def _baseline_tables(model: Model) -> dict[int, TableStats]:
+    if model.baseline is None:
+        return {}
+    return {t.relid: t for t in model.baseline.rows("tables", TableStats)}
+
+
+def baseline_indexes(model: Model) -> dict[int, IndexStats]:
+    if model.baseline is None:
+        return {}
+    return {i.indexrelid: i for i in model.baseline.rows("indexes", IndexStats)}
+
+
+def table_counter(model: Model, relid: int, name: str) -> int | None:
+    """A pg_stat_user_tables counter over `counter_window(model)`; None when unknown.
+
+    With a baseline, a table absent from it or whose counter went down (a reset in
+    between) gives its current total, the best estimate of what happened since.
+    """
+    table = model.tables.get(relid)
+    now = getattr(table, name, None) if table is not None else None
+    if now is None:
+        return None
+    before_table = _baseline_tables(model).get(relid)
+    before = getattr(before_table, name, None) if before_table is not None else None
+    if before is None or before > now:
+        return int(now)
+    return int(now - before)
+
+
+def table_rows(table: TableStats | None) -> float:
+    """Rows of a table: the planner's estimate or the live-tuple counter, the larger."""
+    if table is None:
+        return 0.0
+    return max(table.reltuples, float(table.n_live_tup or 0), 0.0)
+
+
+def days(seconds: float) -> str:
+    value = seconds / DAY
+    return f"{value:.1f} days" if value < 10 else f"{value:.0f} days"
+
+
+def iso_date(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+OUTAGE_BENEFIT = 1e15
+"""Benefit of averting an outage: ranks above any space or scan saving (those are bytes)."""

@@ -1,0 +1,101 @@
+"""Every rule documents itself, and `pgsage rules list/show` and docs/rules.md show it."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from analyzer.cli import app
+from analyzer.findings import Category
+from analyzer.rules_doc import all_rules_markdown
+from rules import REGISTRY, Rule
+from rules.base import CODE_PATTERN, DOC_SECTIONS
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+
+PREFIX = {"IX": Category.INDEX, "QY": Category.QUERY, "PT": Category.PARTITIONING,
+          "PL": Category.POOLING, "SC": Category.SCALING, "CF": Category.CONFIG,
+          "MT": Category.MAINTENANCE, "SD": Category.SCHEMA, "BK": Category.BACKUP,
+          "SE": Category.SECURITY, "MG": Category.MIGRATION}
+
+RULES = [REGISTRY[c] for c in sorted(REGISTRY)]
+ids = [r.code for r in RULES]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_rule_has_every_doc_section(rule: Rule) -> None:
+    sections = rule.doc_sections()
+    missing = [s for s in DOC_SECTIONS if not sections.get(s)]
+    assert not missing, f"{rule.code} lacks {missing}"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_rule_has_a_summary_line(rule: Rule) -> None:
+    assert rule.summary().endswith(".") and rule.summary() != rule.name
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_rule_code_is_valid_and_matches_its_category(rule: Rule) -> None:
+    assert CODE_PATTERN.match(rule.code)
+    assert PREFIX[rule.code[:2]] is rule.category
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_rule_name_is_dotted_under_its_category(rule: Rule) -> None:
+    assert rule.name.startswith(rule.category.value + ".")
+
+
+def test_rule_names_are_unique() -> None:
+    names = [r.name for r in RULES]
+    assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_rule_options_are_a_frozen_dataclass_with_defaults(rule: Rule) -> None:
+    assert dataclasses.is_dataclass(rule.Options)
+    assert rule.Options.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert all(f.default is not dataclasses.MISSING for f in dataclasses.fields(rule.Options))
+    rule.Options()  # constructible from defaults alone
+
+
+runner = CliRunner()
+
+
+def test_rules_list_lists_every_code() -> None:
+    result = runner.invoke(app, ["rules", "list"])
+    assert result.exit_code == 0
+    assert all(code in result.stdout for code in REGISTRY)
+
+
+def test_rules_show_prints_the_doc() -> None:
+    result = runner.invoke(app, ["rules", "show", "IX006"])
+    assert result.exit_code == 0
+    assert result.stdout.startswith("# IX006 index.foreign_key_unindexed\n")
+    assert "## What it detects" in result.stdout and "`min_rows` (int, default `1000`)" \
+        in result.stdout
+
+
+def test_rules_show_accepts_lower_case() -> None:
+    assert runner.invoke(app, ["rules", "show", "ix006"]).exit_code == 0
+
+
+def test_rules_show_unknown_code_exits_2_with_one_line() -> None:
+    result = runner.invoke(app, ["rules", "show", "NOPE"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "NOPE" in result.stderr
+
+
+def test_docs_rules_md_is_generated_from_the_docstrings() -> None:
+    assert DOCS.read_text() == all_rules_markdown(), (
+        "docs/rules.md is stale: python -m analyzer.rules_doc > docs/rules.md")
+
+
+def test_docs_nest_rule_sections_below_rule_titles() -> None:
+    lines = all_rules_markdown().splitlines()
+    titles = [line for line in lines if line.startswith("## ")]
+    assert sorted(t.split()[1] for t in titles) == sorted(REGISTRY)
+    assert "### What it detects" in lines
