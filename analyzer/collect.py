@@ -28,7 +28,7 @@ MIN_SERVER_VERSION = 140000
 BOOTSTRAP_SQL = """
 SELECT current_setting('server_version_num')::int AS server_version_num,
        current_setting('server_version') AS server_version,
-       current_setting('shared_preload_libraries') AS preload,
+       (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
        current_database() AS database,
        inet_server_port() AS port,
        COALESCE((SELECT json_object_agg(e.extname, json_build_array(e.extversion, n.nspname))
@@ -49,7 +49,9 @@ def server_context(session: Session, known_query_texts: Iterable[int] = ()) -> t
             f"PostgreSQL {row['server_version']} is not supported: pgsage needs 14 or newer"
         )
     extensions = {name: (str(v[0]), str(v[1])) for name, v in json.loads(row["extensions"]).items()}
-    preload = tuple(p.strip() for p in str(row["preload"]).split(",") if p.strip())
+    # NULL when the role may not read the setting (it needs pg_read_all_settings).
+    preload = None if row["preload"] is None else tuple(
+        p.strip() for p in str(row["preload"]).split(",") if p.strip())
     ctx = ServerContext(
         server_version_num=version,
         extensions=extensions,

@@ -46,10 +46,20 @@ def parse_dsn(dsn: str | None) -> dict[str, str]:
         params = {k: str(v) for k, v in conninfo_to_dict(dsn).items()}
     except psycopg.ProgrammingError as exc:
         raise UsageError(f"malformed DSN: {first_line(str(exc))}") from None
-    if "port" in params and not params["port"].strip():
-        # libpq would quietly fall back to 5432: an empty port is a templating mistake.
-        raise UsageError("malformed DSN: port is empty")
+    port = params.get("port")
+    if port is not None and not _valid_port(port):
+        # Checked here because psycopg resolves host and port itself before libpq sees them,
+        # and an empty port would quietly become 5432: a templating mistake, not a choice.
+        raise UsageError(f"malformed DSN: port must be a number from 1 to 65535, not {port!r}")
     return params
+
+
+def _valid_port(port: str) -> bool:
+    """One port, or one per host (`5432,5433`; an empty item means the default)."""
+    if not port.strip():
+        return False
+    parts = [p.strip() for p in port.split(",")]
+    return all(not p or (p.isdigit() and 0 < int(p) < 65536) for p in parts)
 
 
 def describe_target(params: Mapping[str, str]) -> str:
@@ -188,6 +198,8 @@ class Session:
                                                  binary=True if single else None)
                 return cur.fetchall() if cur.description else []
             except psycopg.OperationalError as exc:
+                if exc.sqlstate is not None and not self.conn.broken and not deadline.fired:
+                    raise  # the server refused this query (a timeout, a lock): not fatal
                 if deadline.fired:
                     raise TimeoutError(
                         f"no answer within {self.limits.client_deadline_s:.0f} s (client deadline)"

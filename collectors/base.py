@@ -35,7 +35,8 @@ class ServerContext:
     server_version_num: int
     extensions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Installed extensions in the current database: name -> (version, schema)."""
-    preload_libraries: tuple[str, ...] = ()
+    preload_libraries: tuple[str, ...] | None = ()
+    """shared_preload_libraries, or None when the role may not read it."""
     known_query_texts: frozenset[int] = frozenset()
     """Queryids whose text the caller already has (the sidecar's cache)."""
 

@@ -22,6 +22,7 @@ from collectors.base import (
     sql_file,
     version_num,
 )
+from collectors.redact import redact
 
 MIN_EXTENSION = (1, 9)
 
@@ -100,7 +101,7 @@ SELECT queryid, query
 
 def located(ctx: ServerContext) -> tuple[str, tuple[int, ...]]:
     """Schema and version of pg_stat_statements, or Skip saying exactly what to run."""
-    if "pg_stat_statements" not in ctx.preload_libraries:
+    if ctx.preload_libraries is not None and "pg_stat_statements" not in ctx.preload_libraries:
         raise Skip("pg_stat_statements is not in shared_preload_libraries (add it to "
                    "postgresql.conf and restart, then CREATE EXTENSION pg_stat_statements)")
     found = ctx.extensions.get("pg_stat_statements")
@@ -131,7 +132,8 @@ class StatementsCollector:
         texts: dict[int, str] = {}
         if new:
             found = yield Query(TEXTS_SQL.format(schema=quoted(schema)), {"queryids": new})
-            texts = {r["queryid"]: r["query"] for r in found}
+            # Redacted here, before any snapshot, cache or report can hold a password.
+            texts = {r["queryid"]: redact(r["query"]) for r in found if r["query"] is not None}
         for row in rows:
             row["query"] = texts.get(row["queryid"])
         return records(StatementStats, rows)

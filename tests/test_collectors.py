@@ -275,10 +275,6 @@ def first_keyword(statement: str) -> str:
     return text.split(None, 1)[0].upper() if text else ""
 
 
-@pytest.mark.xfail(
-    reason="analyzer.connection.Session.fetch turns every psycopg.OperationalError into "
-           "ServerError('lost the connection'), and LockNotAvailable and QueryCanceled are "
-           "OperationalErrors: one lock timeout ends the whole cycle", strict=False)
 def test_a_held_lock_does_not_stall_collection(pg: PgDatabase) -> None:
     seed(pg, SHOP)
     limits = SessionLimits(statement_timeout_ms=1500, lock_timeout_ms=200, client_grace_s=2)
@@ -340,10 +336,6 @@ def test_a_pg_monitor_role_sees_other_sessions_and_their_statement_texts(
     assert any("FROM orders WHERE status = $1" in t for t in texts)
 
 
-@pytest.mark.xfail(
-    reason="analyzer.collect's bootstrap reads current_setting('shared_preload_libraries'), "
-           "which needs pg_read_all_settings: without pg_monitor nothing is collected",
-    raises=pg_errors.InsufficientPrivilege, strict=False)
 def test_a_role_without_pg_monitor_still_gets_a_snapshot(
         pg: PgDatabase, make_role: Callable[..., str]) -> None:
     role = make_role()
