@@ -60,6 +60,20 @@ class Planner:
         self.session = session
         self.generic_option = server_version_num >= 160000
         self._prepared_mode = False
+        self._untracked = self._stop_tracking()
+
+    def _stop_tracking(self) -> bool:
+        """Keep pgsage's own planning out of pg_stat_statements, where allowed (superuser).
+
+        Otherwise PREPARE/EXPLAIN of a statement are recorded as nested entries under
+        pgsage's role with the statement's queryid; the model drops those (see
+        `Model.statements`).
+        """
+        try:
+            self.session.fetch("SET pg_stat_statements.track = 'none'")
+        except psycopg.Error:
+            return False
+        return True
 
     def plan(self, statement: Statement) -> Plan:
         text = explainable_text(statement)
@@ -92,3 +106,6 @@ class Planner:
         if self._prepared_mode:
             self.session.fetch("RESET plan_cache_mode")
             self._prepared_mode = False
+        if self._untracked:
+            self.session.fetch("RESET pg_stat_statements.track")
+            self._untracked = False

@@ -1,0 +1,472 @@
+"""The index advisor: the whole workload's index plan, chosen greedily and proven by what-if.
+
+Objective: the planner's cost of the workload, each statement weighted by its calls over the
+window, minus the cost of maintaining each new index (rows written to its table, and
+updates that stop being HOT when an updated column becomes indexed). With HypoPG, every
+candidate is costed by the real planner with the indexes chosen so far in place (a lazy
+greedy search: a candidate's benefit only shrinks as others are chosen, so a stale upper
+bound is re-checked before it wins); indexes are picked by net benefit per byte within the
+storage budget, until the best marginal improvement falls below the threshold. Without
+HypoPG the same candidates are ranked by an estimate from pg_stats, marked as such.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from analyzer.explain import NotExplainable, Plan, Planner
+from analyzer.index_candidates import (
+    Candidate,
+    CandidateOptions,
+    CandidateSet,
+    TableFacts,
+    generate,
+)
+from analyzer.model import Model
+from analyzer.whatif import HypoIndex, WhatIf, WhatIfError
+from analyzer.workload import Statement, TableRef, Workload
+from collectors.indexes import IndexStats
+
+Progress = Callable[[str, float], None]
+"""Called with a phase description and the fraction done (0..1)."""
+
+
+@dataclass(frozen=True)
+class AdvisorOptions:
+    budget_bytes: int | None = None
+    """Storage for new indexes; None means no limit."""
+    max_new: int = 10
+    min_improvement: float = 0.10
+    """A pick must cut the cost of the statements it helps by at least this fraction."""
+    time_limit_s: float = 60.0
+    max_statements: int = 200
+    """The advisor looks at the statements that account for most time, up to this many."""
+    write_cost_per_row: float = 1.0
+    """Planner cost units charged per row written to a table, per new index on it."""
+    min_calls: int = 2
+
+
+@dataclass(frozen=True)
+class StatementEffect:
+    queryid: int
+    calls: int
+    cost_before: float
+    cost_after: float
+    text: str
+
+
+@dataclass
+class IndexChoice:
+    candidate: Candidate
+    name: str
+    size_bytes: int
+    effects: list[StatementEffect]
+    benefit: float
+    """Cost units saved over the window, weighted by calls, net of write overhead."""
+    write_overhead: float
+    rows_written: float
+    hot_updates_lost: float
+    replaces: list[IndexStats] = field(default_factory=list)
+    proven: bool = True
+    """True when HypoPG and the planner measured the costs; False for estimates."""
+
+    @property
+    def queryids(self) -> list[int]:
+        return [e.queryid for e in self.effects]
+
+
+@dataclass
+class IndexPlan:
+    method: str
+    """hypopg (proven by what-if planning) or estimate (pg_stats model, lower confidence)."""
+    choices: list[IndexChoice] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    """(candidate label, reason) for candidates considered and not chosen."""
+    already_indexed: list[tuple[str, str]] = field(default_factory=list)
+    skipped_statements: dict[int, str] = field(default_factory=dict)
+    parse_failures: Counter[str] = field(default_factory=Counter)
+    statements_considered: int = 0
+    candidates_considered: int = 0
+    explains: int = 0
+    elapsed_s: float = 0.0
+    stopped_by: str | None = None
+    workload_cost: float = 0.0
+    """Calls-weighted cost of the considered statements before any new index."""
+    plans_before: dict[int, Plan] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# --- shared inputs ---------------------------------------------------------------------
+def table_facts(model: Model) -> dict[int, TableFacts]:
+    columns: dict[int, dict[str, object]] = {}
+    for col in model.columns:
+        columns.setdefault(col.relid, {})[col.name] = col
+    return {relid: TableFacts(t, columns.get(relid, {}),  # type: ignore[arg-type]
+                              model.indexes_by_table.get(relid, []))
+            for relid, t in model.tables.items()}
+
+
+def focus_statements(model: Model, workload: Workload, options: AdvisorOptions) -> list[int]:
+    """Queryids worth indexing for: most total time first, bounded in number."""
+    frame = model.statements
+    if frame.empty:
+        return []
+    frame = frame[frame["calls"] >= options.min_calls]
+    ordered = frame.groupby("queryid", as_index=False)[["total_exec_time", "calls"]].sum()
+    ordered = ordered.sort_values("total_exec_time", ascending=False)
+    out = []
+    for queryid in ordered["queryid"]:
+        st = workload.statements.get(int(queryid))
+        if st is not None and st.tables and st.kind == "select":
+            out.append(int(queryid))
+        if len(out) >= options.max_statements:
+            break
+    return out
+
+
+def calls_by_queryid(model: Model) -> dict[int, int]:
+    frame = model.statements
+    if frame.empty:
+        return {}
+    sums = frame.groupby("queryid")["calls"].sum()
+    return {int(k): int(v) for k, v in sums.items()}
+
+
+def rows_written(model: Model, relid: int) -> tuple[float, float]:
+    """(rows inserted or non-HOT updated, HOT updates) on a table over the window."""
+    table = model.tables.get(relid)
+    if table is None:
+        return 0.0, 0.0
+    ins = model.table_delta(relid, "n_tup_ins")
+    upd = model.table_delta(relid, "n_tup_upd")
+    hot = model.table_delta(relid, "n_tup_hot_upd")
+    return ins + max(upd - hot, 0.0), hot
+
+
+def updated_columns(workload: Workload, table: TableRef) -> set[str]:
+    cols: set[str] = set()
+    for st in workload.statements.values():
+        cols |= st.updated_columns.get(table, set())
+    return cols
+
+
+def write_overhead(model: Model, workload: Workload, candidate: Candidate,
+                   options: AdvisorOptions) -> tuple[float, float, float]:
+    """(penalty in cost units, rows written, HOT updates lost) of adding this index."""
+    written, hot = rows_written(model, candidate.table.relid)
+    lost = hot if candidate.all_columns() & updated_columns(workload, candidate.table) else 0.0
+    existing = len(model.indexes_by_table.get(candidate.table.relid, []))
+    penalty = options.write_cost_per_row * (written + lost * (existing + 1))
+    return penalty, written, lost
+
+
+def redundant_after(candidate: Candidate, indexes: Iterable[IndexStats]) -> list[IndexStats]:
+    """Existing indexes the candidate makes unnecessary: a strict key prefix of it, same
+    method and predicate, nothing a constraint, replica identity or uniqueness needs."""
+    out = []
+    keys = [k.column if not k.expression else None for k in candidate.keys]
+    for ix in indexes:
+        if ix.is_unique or ix.is_primary or ix.constraint_type or ix.is_replica_identity \
+                or ix.referenced_by_fk or not ix.is_valid or ix.method != candidate.method:
+            continue
+        if ix.expressions or ix.predicate or candidate.predicate:
+            continue
+        ix_keys = list(ix.columns[: ix.key_count])
+        if len(ix_keys) > len(keys) or ix_keys != keys[: len(ix_keys)]:
+            continue
+        if any(ix.options[: ix.key_count]) and any(k.desc for k in candidate.keys):
+            continue
+        out.append(ix)
+    return out
+
+
+# --- what-if search --------------------------------------------------------------------
+class _Search:
+    def __init__(self, model: Model, workload: Workload, whatif: WhatIf,
+                 options: AdvisorOptions, progress: Progress | None) -> None:
+        self.model = model
+        self.workload = workload
+        self.whatif = whatif
+        self.options = options
+        self.progress = progress
+        self.deadline = time.monotonic() + options.time_limit_s
+        self.calls = calls_by_queryid(model)
+        self.current: dict[int, float] = {}
+        self.chosen: list[tuple[Candidate, HypoIndex]] = []
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() > self.deadline
+
+    def statements_on(self, table: TableRef, focus: set[int]) -> list[Statement]:
+        return [self.workload.statements[q] for q in focus
+                if q in self.current and table in self.workload.statements[q].tables]
+
+    def evaluate(self, candidate: Candidate, focus: set[int]) -> tuple[float, list[
+            StatementEffect], int]:
+        """Calls-weighted saving with the chosen indexes plus this one, and its size."""
+        statements = self.statements_on(candidate.table, focus)
+        with self.whatif.trying(candidate) as hypo:
+            plans = self.whatif.costs(statements)
+        effects = []
+        saving = 0.0
+        for st in statements:
+            plan = plans.get(st.queryid)
+            if not isinstance(plan, Plan) or hypo.name not in plan.index_names():
+                continue
+            before = self.current[st.queryid]
+            if plan.total_cost >= before:
+                continue
+            calls = self.calls.get(st.queryid, 0)
+            saving += calls * (before - plan.total_cost)
+            effects.append(StatementEffect(st.queryid, calls, before, plan.total_cost,
+                                           st.text))
+        return saving, effects, hypo.size_bytes
+
+
+def _score(net: float, size: int) -> float:
+    return net / max(size, 8192)
+
+
+def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whatif: WhatIf,
+                       options: AdvisorOptions, progress: Progress | None = None) -> IndexPlan:
+    started = time.monotonic()
+    plan = IndexPlan(method="hypopg", parse_failures=workload.failures.copy())
+    facts = table_facts(model)
+    focus = focus_statements(model, workload, options)
+    search = _Search(model, workload, whatif, options, progress)
+    whatif.reset()
+    for i, queryid in enumerate(focus):
+        if search.out_of_time():
+            plan.stopped_by = "time limit"
+            break
+        st = workload.statements[queryid]
+        try:
+            base = whatif.plan(st)
+        except NotExplainable as exc:
+            plan.skipped_statements[queryid] = str(exc)
+            continue
+        search.current[queryid] = base.total_cost
+        plan.plans_before[queryid] = base
+        if progress:
+            progress("planning statements", (i + 1) / max(len(focus), 1) * 0.2)
+    considered = set(search.current)
+    plan.statements_considered = len(considered)
+    plan.workload_cost = sum(search.calls.get(q, 0) * c for q, c in search.current.items())
+    candidates: CandidateSet = generate(workload, facts, considered, CandidateOptions())
+    plan.already_indexed = [(c.label(), name) for c, name in candidates.already_indexed.items()]
+    plan.candidates_considered = len(candidates.candidates)
+    heap: list[tuple[float, int, Candidate, float, list[StatementEffect], int]] = []
+    counter = itertools.count()
+    pool = list(candidates.candidates)
+    for i, candidate in enumerate(pool):
+        if search.out_of_time():
+            plan.stopped_by = "time limit"
+            break
+        if candidate.needs_extension and not model.extension_installed(
+                candidate.needs_extension):
+            plan.rejected.append((candidate.label(),
+                                  f"needs extension {candidate.needs_extension}"))
+            continue
+        try:
+            saving, effects, size = search.evaluate(candidate, considered)
+        except WhatIfError as exc:
+            plan.rejected.append((candidate.label(), f"HypoPG cannot simulate it: {exc}"))
+            continue
+        penalty, _, _ = write_overhead(model, workload, candidate, options)
+        if not effects:
+            plan.rejected.append((candidate.label(), "the planner does not use it"))
+            continue
+        heapq.heappush(heap, (-_score(saving - penalty, size), next(counter), candidate,
+                              saving, effects, size))
+        if progress:
+            progress("costing candidates", 0.2 + 0.6 * (i + 1) / max(len(pool), 1))
+    budget = options.budget_bytes
+    used = 0
+    while heap and len(search.chosen) < options.max_new:
+        if search.out_of_time():
+            plan.stopped_by = "time limit"
+            break
+        _, _, candidate, saving, effects, size = heapq.heappop(heap)
+        if any(c == candidate for c, _ in search.chosen):
+            continue
+        try:
+            saving, effects, size = search.evaluate(candidate, considered)
+        except WhatIfError:
+            continue
+        penalty, written, lost = write_overhead(model, workload, candidate, options)
+        net = saving - penalty
+        helped_cost = sum(e.calls * e.cost_before for e in effects)
+        if heap and _score(net, size) < -heap[0][0]:
+            heapq.heappush(heap, (-_score(net, size), next(counter), candidate, saving,
+                                  effects, size))
+            continue
+        if not effects or net <= 0:
+            plan.rejected.append((candidate.label(), "write overhead exceeds the saving"
+                                  if effects else "no longer helps once better picks exist"))
+            continue
+        if helped_cost <= 0 or saving / helped_cost < options.min_improvement:
+            plan.rejected.append((candidate.label(),
+                                  f"improves its statements by less than "
+                                  f"{options.min_improvement:.0%}"))
+            continue
+        if budget is not None and used + size > budget:
+            plan.rejected.append((candidate.label(), "does not fit the storage budget"))
+            continue
+        hypo = whatif.create(candidate)
+        search.chosen.append((candidate, hypo))
+        used += size
+        for e in effects:
+            search.current[e.queryid] = e.cost_after
+        plan.choices.append(IndexChoice(
+            candidate=candidate, name=candidate.name(), size_bytes=size, effects=effects,
+            benefit=net, write_overhead=penalty, rows_written=written, hot_updates_lost=lost,
+            replaces=redundant_after(candidate, facts[candidate.table.relid].indexes)))
+        if progress:
+            progress(f"chose {len(plan.choices)} index(es)", 0.8)
+    if heap and len(search.chosen) >= options.max_new:
+        plan.stopped_by = plan.stopped_by or f"--max-new {options.max_new}"
+    whatif.reset()
+    plan.explains = whatif.explains
+    plan.elapsed_s = time.monotonic() - started
+    if progress:
+        progress("done", 1.0)
+    return plan
+
+
+# --- estimate model --------------------------------------------------------------------
+RANDOM_PAGE = 4.0
+CPU_TUPLE = 0.01
+
+
+def _selectivity(facts: TableFacts, candidate: Candidate, statement: Statement) -> float:
+    """Fraction of rows the candidate's usable key prefix selects (pg_stats estimates)."""
+    uses = {(u.column, u.expression): u for u in statement.uses_of(candidate.table)}
+    sel = 1.0
+    for key in candidate.keys:
+        use = uses.get((key.column, key.expression))
+        if use is None:
+            break
+        kind = use.use.value
+        if kind in ("eq", "join"):
+            sel *= 1.0 / max(facts.distinct(key.column or ""), 1.0) if key.column else 0.005
+        elif kind == "in":
+            sel *= min(1.0, 3.0 / max(facts.distinct(key.column or ""), 1.0))
+        elif kind in ("null", "not_null"):
+            col = facts.columns.get(key.column or "")
+            frac = col.null_frac if col and col.null_frac is not None else 0.1
+            sel *= frac if kind == "null" else 1 - frac
+            continue
+        elif kind in ("range", "like_prefix"):
+            sel *= 1 / 3
+            break
+        else:
+            sel *= 0.01
+            break
+    return max(sel, 1.0 / max(facts.rows, 1.0))
+
+
+def estimate_cost(facts: TableFacts, candidate: Candidate | None, statement: Statement,
+                  limit_rows: float = math.inf) -> float:
+    pages = max(facts.stats.relpages, 1)
+    if candidate is None:
+        return pages * 1.0 + facts.rows * CPU_TUPLE
+    rows = facts.rows * _selectivity(facts, candidate, statement)
+    rows = min(rows, limit_rows)
+    height = max(math.log(max(facts.rows, 2), 100), 1.0)
+    return height * RANDOM_PAGE + rows * (RANDOM_PAGE + CPU_TUPLE)
+
+
+def _equality_led(candidate: Candidate, workload: Workload, queryids: Iterable[int]) -> bool:
+    """Whether the first key is compared by equality in the statements (a reliable estimate)."""
+    first = candidate.keys[0]
+    for q in queryids:
+        for use in workload.statements[q].uses_of(candidate.table):
+            if (use.column, use.expression) == (first.column, first.expression) and \
+                    use.use.value in ("eq", "in", "join"):
+                return True
+    return False
+
+
+def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions) -> IndexPlan:
+    """Rank candidates without HypoPG: cost of a scan vs an index from pg_stats."""
+    started = time.monotonic()
+    plan = IndexPlan(method="estimate", parse_failures=workload.failures.copy())
+    facts = table_facts(model)
+    calls = calls_by_queryid(model)
+    focus = focus_statements(model, workload, options)
+    plan.statements_considered = len(focus)
+    candidates = generate(workload, facts, focus, CandidateOptions())
+    plan.already_indexed = [(c.label(), name) for c, name in candidates.already_indexed.items()]
+    plan.candidates_considered = len(candidates.candidates)
+    indexed_leads = {(relid, ix.columns[0]) for relid, f in facts.items() for ix in f.indexes
+                     if ix.is_valid and ix.columns and ix.predicate is None}
+    scored: list[IndexChoice] = []
+    for candidate, queryids in candidates.candidates.items():
+        if candidate.method != "btree":
+            plan.rejected.append((candidate.label(), "needs HypoPG-free evidence: "
+                                  "GIN/BRIN are proposed only with what-if proof"))
+            continue
+        table_facts_ = facts[candidate.table.relid]
+        if not _equality_led(candidate, workload, queryids):
+            plan.rejected.append((candidate.label(), "range or sort keys need HypoPG: pg_stats "
+                                  "alone cannot tell how selective the range is"))
+            continue
+        lead = candidate.keys[0].column
+        if (candidate.table.relid, lead) in indexed_leads:
+            plan.rejected.append((candidate.label(), "an index already leads with "
+                                  f"{lead}; the estimate model cannot prove more"))
+            continue
+        effects = []
+        saving = 0.0
+        for q in queryids:
+            st = workload.statements[q]
+            before = estimate_cost(table_facts_, None, st)
+            limit = 100.0 if st.has_limit else math.inf
+            after = estimate_cost(table_facts_, candidate, st, limit)
+            if after < before * (1 - options.min_improvement):
+                n = calls.get(q, 0)
+                saving += n * (before - after)
+                effects.append(StatementEffect(q, n, before, after, st.text))
+        if not effects:
+            continue
+        size = int(table_facts_.rows * (8 + 8 * len(candidate.keys)) * 1.3) + 8192
+        penalty, written, lost = write_overhead(model, workload, candidate, options)
+        if saving - penalty <= 0:
+            plan.rejected.append((candidate.label(), "write overhead exceeds the saving"))
+            continue
+        scored.append(IndexChoice(candidate, candidate.name(), size, effects, saving - penalty,
+                                  penalty, written, lost,
+                                  redundant_after(candidate, table_facts_.indexes),
+                                  proven=False))
+    scored.sort(key=lambda c: -_score(c.benefit, c.size_bytes))
+    covered: set[tuple[int, int]] = set()
+    used = 0
+    for choice in scored:
+        helped = {(choice.candidate.table.relid, q) for q in choice.queryids}
+        if helped <= covered:
+            plan.rejected.append((choice.candidate.label(), "its statements are already "
+                                  "served by a better pick"))
+            continue
+        if options.budget_bytes is not None and used + choice.size_bytes > options.budget_bytes:
+            plan.rejected.append((choice.candidate.label(), "does not fit the storage budget"))
+            continue
+        if len(plan.choices) >= options.max_new:
+            plan.stopped_by = f"--max-new {options.max_new}"
+            break
+        covered |= helped
+        used += choice.size_bytes
+        plan.choices.append(choice)
+    plan.elapsed_s = time.monotonic() - started
+    return plan
+
+
+def hypopg_schema(model: Model) -> str | None:
+    ext = model.extensions.get("hypopg")
+    return ext.schema if ext and ext.installed_version else None
+
