@@ -445,12 +445,11 @@ class _Walker:
             rel_alias = (relation.get("alias") or {}).get("aliasname") or relation.get("relname")
         target = scope.tables.get(str(rel_alias)) if rel_alias else None
         if name == "UpdateStmt" and target is not None:
-            cols = {str(node_type(t)[1].get("name")) for t in body.get("targetList", [])
-                    if node_type(t)}
-            self.st.updated_columns.setdefault(target, set()).update(cols)
             for t in body.get("targetList", []):
                 found = node_type(t)
                 if found:
+                    self.st.updated_columns.setdefault(target, set()).add(
+                        str(found[1].get("name")))
                     self._subqueries(found[1].get("val"), scope)
         if body.get("whereClause"):
             self._predicate(body["whereClause"], scope, "where", in_or=False)
