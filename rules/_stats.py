@@ -21,20 +21,12 @@ DAY = 86_400.0
 
 def stats_start(model: Model) -> float:
     """When the cumulative table and index counters of this database started counting."""
-    starts: list[float] = []
-    if model.server is not None:
-        starts.append(model.server.started_at)
-    db = model.snapshot.one("database", DatabaseStats)
-    if db is not None and db.stats_reset is not None:
-        starts.append(db.stats_reset)
-    return max(starts) if starts else model.window.start
+    return model.stats_start
 
 
 def counter_window(model: Model) -> Window:
     """The window table and index counters cover (the model's when there is a baseline)."""
-    if model.baseline is not None:
-        return model.window
-    return Window(stats_start(model), model.snapshot.taken_at, "since-reset")
+    return model.counter_window
 
 
 def describe(window: Window) -> str:
@@ -46,12 +38,6 @@ def describe(window: Window) -> str:
     return f"the {days(window.seconds)} {what}"
 
 
-def _baseline_tables(model: Model) -> dict[int, TableStats]:
-    if model.baseline is None:
-        return {}
-    return {t.relid: t for t in model.baseline.rows("tables", TableStats)}
-
-
 def baseline_indexes(model: Model) -> dict[int, IndexStats]:
     if model.baseline is None:
         return {}
@@ -59,20 +45,8 @@ def baseline_indexes(model: Model) -> dict[int, IndexStats]:
 
 
 def table_counter(model: Model, relid: int, name: str) -> int | None:
-    """A pg_stat_user_tables counter over `counter_window(model)`; None when unknown.
-
-    With a baseline, a table absent from it or whose counter went down (a reset in
-    between) gives its current total, the best estimate of what happened since.
-    """
-    table = model.tables.get(relid)
-    now = getattr(table, name, None) if table is not None else None
-    if now is None:
-        return None
-    before_table = _baseline_tables(model).get(relid)
-    before = getattr(before_table, name, None) if before_table is not None else None
-    if before is None or before > now:
-        return int(now)
-    return int(now - before)
+    """A pg_stat_user_tables counter over `counter_window(model)`; None when unknown."""
+    return model.table_counter(relid, name)
 
 
 def table_rows(table: TableStats | None) -> float:

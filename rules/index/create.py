@@ -126,10 +126,15 @@ class CreateIndex(Rule):
         if choice.hot_updates_lost:
             writes += (f", and {choice.hot_updates_lost:,.0f} HOT updates would no longer be "
                        "HOT because an updated column becomes indexed")
-        replaces = ""
+        supported = [c.name for c in model.constraints
+                     if c.type == "f" and c.relid == cand.table.relid and
+                     set(cand.key_columns()[: len(c.columns)]) == set(c.columns)]
+        replaces = (f" It also supports foreign key {', '.join(supported)} (deletes and key "
+                    "updates on the referenced table stop scanning this one)."
+                    if supported else "")
         if choice.replaces:
             names = ", ".join(ix.name for ix in choice.replaces)
-            replaces = (f" It makes {names} redundant (a prefix of its keys): create this "
+            replaces += (f" It makes {names} redundant (a prefix of its keys): create this "
                         f"index, then drop {names}.")
         detail = (f"{proof} for {len(choice.effects)} statement(s) with {calls:,} calls in "
                   f"{model.window.describe()}; their calls-weighted cost falls from "

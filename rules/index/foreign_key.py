@@ -34,6 +34,17 @@ def covers(ix: IndexStats, columns: Sequence[str]) -> bool:
     return ix.method == "hash" and len(columns) == 1 and keys[:1] == (columns[0],)
 
 
+def planned_by_advisor(model: Model, relid: int, columns: Sequence[str]) -> bool:
+    """Whether the index advisor's plan already creates an index leading with these columns."""
+    for choice in model.index_plan.choices:
+        keys = [k.column for k in choice.candidate.keys if not k.expression]
+        if choice.candidate.table.relid == relid and choice.candidate.method == "btree" \
+                and choice.candidate.predicate is None \
+                and set(keys[: len(columns)]) == set(columns):
+            return True
+    return False
+
+
 def partitions(model: Model, relid: int) -> list[TableStats]:
     return [t for t in model.tables.values() if t.parent_relid == relid and t.is_partition]
 
@@ -125,6 +136,8 @@ class ForeignKeyUnindexed(Rule):
             columns = cons[0].columns
             if any(covers(ix, columns) for ix in model.indexes_by_table.get(relid, [])):
                 continue
+            if planned_by_advisor(model, relid, columns):
+                continue  # IX001 creates an index that supports this key: one finding
             rows = sum(table_rows(model.tables.get(r)) for r in leaves(model, relid))
             if rows < options.min_rows:
                 continue

@@ -1,0 +1,184 @@
+"""The index advisor on real servers: seeded problems found with runnable SQL, quiet when healthy.
+
+PostgreSQL 15 from Debian has HypoPG (what-if proof); the embedded 18 has not (estimates).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from analyzer import config
+from analyzer.findings import Recommendation
+from analyzer.index_advisor import AdvisorOptions
+from analyzer.pipeline import analyze_live, indexes_live
+from conftest import PgDatabase
+
+SHOP = """
+CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL,
+                    deleted_at timestamptz, created_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                     user_id bigint NOT NULL REFERENCES users, status text NOT NULL,
+                     created_at timestamptz NOT NULL, total numeric NOT NULL);
+INSERT INTO users (email, deleted_at)
+  SELECT 'user' || i || '@example.org', CASE WHEN i % 10 = 0 THEN now() END
+    FROM generate_series(1, 20000) i;
+INSERT INTO orders (user_id, status, created_at, total)
+  SELECT 1 + (i::bigint * 7919) % 20000, (ARRAY['pending', 'paid', 'shipped'])[1 + i % 3],
+         now() - make_interval(mins => i), i % 100
+    FROM generate_series(1, 120000) i;
+ANALYZE;
+"""
+
+
+def seed(pg: PgDatabase, schema: str, hypopg: bool) -> None:
+    pg.execute(schema)
+    if hypopg:
+        pg.execute("CREATE EXTENSION hypopg")
+    pg.execute("SELECT pg_stat_statements_reset()")
+
+
+def run(pg: PgDatabase, statements: list[tuple[str, tuple[object, ...]]], times: int = 40) -> None:
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        for i in range(times):
+            for sql, params in statements:
+                conn.execute(sql.encode(), tuple(p(i) if callable(p) else p for p in params))
+
+
+def creates(report_recs: list[Recommendation]) -> list[Recommendation]:
+    return [r for r in report_recs if r.rule == "IX001"]
+
+
+@pytest.fixture
+def hypopg(pg: PgDatabase) -> Iterator[bool]:
+    yield pg.server.has_extension("hypopg")
+
+
+def test_an_unindexed_column_the_workload_filters_on_gets_an_index(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP, hypopg)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s", (lambda i: i,))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = creates(report.recommendations)
+    assert [r.object.columns for r in found] == [("user_id",)]
+    assert found[0].impact["confidence"] == ("what-if" if hypopg else "estimate")
+    assert found[0].impact["cost_after"] < found[0].impact["cost_before"]
+
+
+def test_the_foreign_key_and_the_workload_index_are_one_finding_not_two(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP, hypopg)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s", (lambda i: i,))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    about_user_id = [r for r in report.recommendations
+                     if r.object.table == "orders" and r.object.columns == ("user_id",)]
+    assert len(about_user_id) == 1
+
+
+@pytest.mark.hypopg
+def test_equality_then_sort_with_limit_gets_a_composite_that_provides_the_order(
+        pg: PgDatabase) -> None:
+    seed(pg, SHOP, True)
+    pg.execute("CREATE INDEX ON orders (user_id)")
+    run(pg, [("SELECT * FROM orders WHERE status = %s ORDER BY created_at DESC LIMIT 20",
+              ("pending",))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = creates(report.recommendations)
+    # All keys descending: the ascending index, scanned backwards, gives that order.
+    assert found and found[0].object.columns == ("status", "created_at")
+
+
+def test_a_function_over_a_column_gets_an_expression_index(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP, hypopg)
+    run(pg, [("SELECT id FROM users WHERE lower(email) = %s", (lambda i: f"user{i}@x",))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = creates(report.recommendations)
+    assert [r.object.columns for r in found] == [("lower(email)",)]
+    assert "((lower(email)))" in (found[0].action.sql if found[0].action else "")
+
+
+@pytest.mark.hypopg
+def test_an_is_null_filter_most_calls_share_gets_a_partial_index(pg: PgDatabase) -> None:
+    seed(pg, SHOP, True)
+    run(pg, [("SELECT * FROM users WHERE deleted_at IS NULL AND created_at > %s "
+              "ORDER BY created_at LIMIT 20", ("2000-01-01",))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    sql = " ".join(r.action.sql for r in creates(report.recommendations) if r.action and
+                   r.action.sql)
+    assert 'WHERE "deleted_at" IS NULL' in sql
+
+
+def test_the_generated_sql_runs_for_hostile_identifiers(pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, 'CREATE SCHEMA "My Schema";'
+             'CREATE TABLE "My Schema"."Order; Items" ("select" int, "Weird ""Col""" int);'
+             'INSERT INTO "My Schema"."Order; Items"'
+             ' SELECT i, i % 5000 FROM generate_series(1, 100000) i; ANALYZE;', hypopg)
+    run(pg, [('SELECT * FROM "My Schema"."Order; Items" WHERE "Weird ""Col""" = %s',
+              (lambda i: i,))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = creates(report.recommendations)
+    assert found and found[0].action and found[0].action.sql
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        for statement in found[0].action.sql.split(";\n"):
+            if statement.strip() and not statement.lstrip().startswith("--"):
+                conn.execute(statement.encode())
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE schemaname = 'My Schema'"
+                            ).fetchone() == (1,)
+        assert found[0].action.undo_sql
+        conn.execute(found[0].action.undo_sql.encode())
+
+
+def test_a_healthy_well_indexed_database_gets_no_index_changes(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP + """
+        CREATE INDEX orders_user_id_created_at_idx ON orders (user_id, created_at DESC);
+        CREATE INDEX users_lower_email_idx ON users (lower(email));
+        ANALYZE;
+    """, hypopg)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s ORDER BY created_at DESC LIMIT 10",
+              (lambda i: i,)),
+             ("SELECT id FROM users WHERE lower(email) = %s", (lambda i: f"user{i}@x",)),
+             ("SELECT * FROM users WHERE id = %s", (lambda i: i + 1,))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    index_findings = [r for r in report.recommendations if r.category.value == "index"
+                      and r.severity.rank >= 1]
+    assert index_findings == []
+
+
+def test_pgsage_indexes_explains_its_reasoning_and_respects_the_budget(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP, hypopg)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s", (lambda i: i,)),
+             ("SELECT id FROM users WHERE lower(email) = %s", (lambda i: f"user{i}@x",))])
+    report = indexes_live(pg.dsn, config.load(env={}), AdvisorOptions(budget_bytes=1))
+    plan = report.sections["index_plan"]
+    assert plan["method"] == ("hypopg" if hypopg else "estimate")
+    assert plan["chosen"] == []
+    assert any("budget" in r["reason"] for r in plan["rejected"])
+    assert {r.category.value for r in report.recommendations} <= {"index"}
+
+
+@pytest.mark.hypopg
+def test_explain_shows_the_plan_before_and_after_for_one_statement(pg: PgDatabase) -> None:
+    seed(pg, SHOP, True)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s", (lambda i: i,))])
+    queryid = pg.fetch("SELECT queryid FROM pg_stat_statements "
+                       "WHERE query LIKE 'SELECT * FROM orders WHERE user_id%'")[0][0]
+    report = indexes_live(pg.dsn, config.load(env={}), AdvisorOptions(), explain=int(queryid))
+    shown = report.sections["explain"]
+    assert "Seq Scan on orders" in shown["before"]["tree"]
+    assert "btree_orders_user_id" in shown["after"]["tree"]
+    assert shown["after"]["total_cost"] < shown["before"]["total_cost"]
+
+
+@pytest.mark.hypopg
+def test_what_if_leaves_nothing_behind_in_the_database(pg: PgDatabase) -> None:
+    seed(pg, SHOP, True)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s", (lambda i: i,))])
+    before = pg.fetch("SELECT count(*) FROM pg_class")
+    analyze_live(pg.dsn, config.load(env={}))
+    assert pg.fetch("SELECT count(*) FROM pg_class") == before
+    assert pg.fetch("SELECT count(*) FROM pg_prepared_statements") == [(0,)]
