@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from analyzer.model import Model, Window
-from collectors.database import DatabaseStats
 from collectors.indexes import IndexStats
 from collectors.tables import TableStats
 

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
+from conftest import PgDatabase
 
 from analyzer import config
 from analyzer.findings import Recommendation
 from analyzer.index_advisor import AdvisorOptions
 from analyzer.pipeline import analyze_live, indexes_live
-from conftest import PgDatabase
 
 SHOP = """
 CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL,
