@@ -48,6 +48,18 @@ def table_counter(model: Model, relid: int, name: str) -> int | None:
     return model.table_counter(relid, name)
 
 
+def index_counter(model: Model, ix: IndexStats, name: str) -> int | None:
+    """A pg_stat_user_indexes counter over `counter_window(model)`; None when unknown."""
+    now = getattr(ix, name, None)
+    if now is None:
+        return None
+    old = baseline_indexes(model).get(ix.indexrelid)
+    before = getattr(old, name, None) if old is not None else None
+    if before is None or before > now:
+        return int(now)
+    return int(now - before)
+
+
 def table_rows(table: TableStats | None) -> float:
     """Rows of a table: the planner's estimate or the live-tuple counter, the larger."""
     if table is None:

@@ -1,3 +1,11 @@
 """Index rules (IX): hygiene of existing indexes and indexes to create."""
 
-from rules.index import duplicate, foreign_key, invalid, unused  # noqa: F401
+from rules.index import (  # noqa: F401
+    create,
+    duplicate,
+    foreign_key,
+    invalid,
+    redundant,
+    unused,
+    write_only,
+)

@@ -10,7 +10,7 @@ from typing import ClassVar
 from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
 from analyzer.index_advisor import IndexChoice, IndexPlan
 from analyzer.model import Model
-from analyzer.sqlgen import drop_index, ident
+from analyzer.sqlgen import concurrent_definition, drop_index, ident
 from analyzer.units import format_bytes
 from rules.base import Rule, register
 
@@ -47,7 +47,7 @@ def _action(choice: IndexChoice) -> Action:
     for old in choice.replaces:
         lines.append(f"-- then, once the new index is valid and in use:\n"
                      f"{drop_index(old.schema, old.name)}")
-        undo.append(old.definition.replace("CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1) + ";")
+        undo.append(concurrent_definition(old.definition))
     return Action(sql="\n".join(lines), undo_sql="\n".join(undo))
 
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
 from analyzer.model import Model
-from analyzer.sqlgen import drop_index
+from analyzer.sqlgen import concurrent_definition, drop_index
 from analyzer.units import format_bytes
 from collectors.indexes import IndexStats
 from rules.base import NoOptions, Rule, register
@@ -78,10 +78,7 @@ class DuplicateIndex(Rule):
                     object=ObjectRef(ix.schema, ix.table, ix.name,
                                      tuple(c or "(expression)" for c in ix.columns)),
                     action=Action(sql=drop_index(ix.schema, ix.name),
-                                  undo_sql=ix.definition.replace(
-                                      "CREATE INDEX", "CREATE INDEX CONCURRENTLY", 1)
-                                  .replace("CREATE UNIQUE INDEX",
-                                           "CREATE UNIQUE INDEX CONCURRENTLY", 1) + ";"),
+                                  undo_sql=concurrent_definition(ix.definition)),
                     impact={"index_bytes_saved": ix.bytes},
                     evidence={"duplicate_of": keep.name, "idx_scan": ix.idx_scan,
                               "index_bytes": ix.bytes},
