@@ -15,6 +15,8 @@ from typing import Any
 
 from analyzer.connection import SessionLimits
 from analyzer.errors import ConfigError
+from analyzer.sidecar.settings import SECTIONS as SIDECAR_SECTIONS
+from analyzer.sidecar.settings import SidecarConfig, validate_sidecar
 from analyzer.units import parse_duration
 
 
@@ -29,6 +31,8 @@ class RulesConfig:
 class Config:
     limits: SessionLimits = field(default_factory=SessionLimits)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    sidecar: SidecarConfig = field(default_factory=SidecarConfig)
+    """`pgsage serve`: [serve], [[targets]], [intervals], [schedule], [window], [metrics]..."""
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The merged document, for parts (the sidecar) that validate their own sections."""
 
@@ -43,7 +47,24 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "PGSAGE_CONNECT_TIMEOUT": ("connection", "connect_timeout"),
     "PGSAGE_RULES_SELECT": ("rules", "select"),
     "PGSAGE_RULES_IGNORE": ("rules", "ignore"),
+    "PGSAGE_LISTEN": ("serve", "listen"),
+    "PGSAGE_TLS_CERT": ("serve", "tls", "cert"),
+    "PGSAGE_TLS_KEY": ("serve", "tls", "key"),
+    "PGSAGE_DSN": ("targets",),
+    "PGSAGE_INTERVAL_ACTIVITY": ("intervals", "activity"),
+    "PGSAGE_INTERVAL_STATEMENTS": ("intervals", "statements"),
+    "PGSAGE_INTERVAL_TABLES": ("intervals", "tables"),
+    "PGSAGE_INTERVAL_SCHEMA": ("intervals", "schema"),
+    "PGSAGE_INTERVAL_ADVICE": ("intervals", "advice"),
+    "PGSAGE_WINDOW": ("window", "length"),
+    "PGSAGE_TOP_N": ("metrics", "top_n"),
+    "PGSAGE_LOG_LEVEL": ("logging", "level"),
+    "PGSAGE_LOG_FORMAT": ("logging", "format"),
 }
+
+
+KNOWN_SECTIONS: set[str] = {"connection", "rules", "host", *SIDECAR_SECTIONS}
+"""Top-level keys a configuration may have; a part adding a section adds its name here."""
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -70,12 +91,17 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
 
 def from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     doc: dict[str, Any] = {}
-    for var, (section, key) in ENV_KEYS.items():
+    for var, path in ENV_KEYS.items():
         if var in env:
             value: Any = env[var]
-            if key in ("select", "ignore"):
+            if path[-1] in ("select", "ignore"):
                 value = _split(value)
-            doc.setdefault(section, {})[key] = value
+            if path == ("targets",):  # PGSAGE_DSN: one target, replacing the file's
+                value = [{"dsn": value}]
+            node = doc
+            for key in path[:-1]:
+                node = node.setdefault(key, {})
+            node[path[-1]] = value
     return doc
 
 
@@ -143,10 +169,14 @@ def validate(doc: Mapping[str, Any]) -> Config:
     for key in rules_doc:
         if key not in ("select", "ignore", "options"):
             errors.append(f"rules.{key}: unknown key")
+    sidecar = validate_sidecar(doc, limits, errors)
+    for key in doc:
+        if key not in KNOWN_SECTIONS:
+            errors.append(f"{key}: unknown section (known: {', '.join(sorted(KNOWN_SECTIONS))})")
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return Config(limits=limits, rules=RulesConfig(tuple(select), tuple(ignore), checked),
-                  raw=dict(doc))
+                  sidecar=sidecar, raw=dict(doc))
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None,
