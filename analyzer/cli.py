@@ -259,5 +259,68 @@ def rules_show(code: Annotated[str, typer.Argument(help="Rule code, e.g. IX001."
     guarded(lambda: sys.stdout.write(show_rule(code)))
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    dsn: Annotated[list[str] | None, typer.Argument(
+        help="One or more libpq DSNs or URIs to watch (instead of [[targets]] in the "
+             "configuration); none at all: the PG* environment variables.",
+        show_default=False)] = None,
+    config: ConfigOpt = None,
+    listen: Annotated[str | None, typer.Option(
+        "--listen", "-l", metavar="<host:port>",
+        help="Address of the HTTP endpoints (/metrics, /healthz, /readyz, /recommendations); "
+             "default 127.0.0.1:9816.")] = None,
+) -> None:
+    """Run as a sidecar: scheduled collection, Prometheus metrics, health and advice over HTTP.
+
+    SIGHUP reloads the configuration (one that does not validate is rejected and the
+    running one kept); SIGTERM lets running jobs finish, closes connections and exits.
+    """
+    flags: dict[str, Any] = {}
+    if dsn:
+        flags["targets"] = [{"dsn": d} for d in dsn]
+    if listen:
+        flags["serve"] = {"listen": listen}
+    json_logs = bool(ctx.parent and ctx.parent.params.get("log_format") == "json")
+
+    def load() -> config_mod.Config:
+        from analyzer.sidecar.service import with_defaults
+
+        return with_defaults(config_mod.load(config, flags=flags), json_logs)
+
+    def body() -> int:
+        from analyzer.sidecar.service import run
+
+        return run(load(), load)
+
+    raise typer.Exit(guarded(body))
+
+
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(
+    path: Annotated[Path, typer.Argument(help="The TOML configuration file.",
+                                         show_default=False)],
+) -> None:
+    """Validate a configuration file, with the PGSAGE_* environment, as `serve` would see it.
+
+    Exit 0 when it is valid; 2 listing every problem with its key.
+    """
+
+    def body() -> None:
+        sidecar = config_mod.load(path).sidecar
+        targets = ", ".join(t.name for t in sidecar.targets) or "none (PG* variables)"
+        extras = [x for x, on in (("TLS", sidecar.serve.tls), ("basic auth", sidecar.serve.auth))
+                  if on]
+        typer.echo(f"{path}: valid; targets: {targets}; listen {sidecar.serve.host}:"
+                   f"{sidecar.serve.port}{' with ' + ' and '.join(extras) if extras else ''}")
+
+    guarded(body)
+
+
 def main() -> None:
     app()

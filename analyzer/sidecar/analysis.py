@@ -1,0 +1,105 @@
+"""Rules over the current window, in a worker thread: model, report, workload metrics.
+
+The same path as `pgsage analyze` (analyzer.pipeline), with the window's two snapshots and
+the target's query text cache. It runs off the event loop so a slow rule never delays a
+collection, and one pass at a time per target; requests made while a pass runs coalesce
+into the next one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer import pipeline
+from analyzer.advise import advise
+from analyzer.config import Config
+from analyzer.findings import Recommendation
+from analyzer.model import Model
+from analyzer.report import Report, build
+from analyzer.sidecar.metrics import Published, publish
+from analyzer.sidecar.samples import Memberships, failed_queryids, workload_rows
+from analyzer.snapshot import Snapshot
+
+REUSABLE = ("statements", "workload")
+"""Model values that cost the most (pandas deltas, parsing every statement) and depend only
+on the inputs in `_inputs`: reused while those are the same objects, i.e. until the
+statements, tables, columns, indexes or constraints collectors run again."""
+
+
+@dataclass
+class ModelCache:
+    """One target's reusable model values, with the inputs they were computed from."""
+
+    inputs: tuple[Any, ...] = ()
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def _inputs(current: Snapshot, baseline: Snapshot | None, texts: dict[int, str]) -> tuple[
+        Any, ...]:
+    names = ("statements", "tables", "columns", "indexes", "constraints")
+    return (*(current.data.get(n) for n in names),
+            baseline.data.get("statements") if baseline is not None else None, texts)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    workload: Published
+    report_json: bytes | None
+    seconds: float
+    finished_at: float
+    failed_queryids: list[int]
+
+
+def _model(current: Snapshot, baseline: Snapshot | None, texts: dict[int, str],
+           config: Config) -> Model:
+    model = Model(current, baseline, query_texts=texts)
+    host = getattr(config, "host", None)  # the host spec ([host]) where this pgsage has it
+    if host is not None and hasattr(model, "host"):
+        model.host = host
+    return model
+
+
+def _report(model: Model, config: Config) -> Report:
+    """The pipeline's report for a model (rules, questions where the pipeline asks them)."""
+    report_for = getattr(pipeline, "_report", None)
+    if report_for is not None:
+        report: Report = report_for(model, config)
+        return report
+    recommendations, notes = advise(model, config.rules)
+    return build(model, recommendations, notes)
+
+
+def report_document(report: Report, name: str) -> dict[str, Any]:
+    """The report contract, with the target's configured name added to `target`."""
+    doc = report.to_json()
+    doc["target"] = {"name": name, **doc["target"]}
+    return doc
+
+
+def analyze(name: str, current: Snapshot, baseline: Snapshot | None, texts: dict[int, str],
+            config: Config, memberships: Memberships, run_rules: bool = True,
+            cache: ModelCache | None = None) -> Analysis:
+    started = time.perf_counter()
+    model = _model(current, baseline, texts, config)
+    inputs = _inputs(current, baseline, texts)
+    if cache is not None and len(cache.inputs) == len(inputs) and all(
+            a is b for a, b in zip(cache.inputs, inputs, strict=True)):
+        # functools.cached_property keeps its values in the instance __dict__.
+        model.__dict__.update(cache.values)
+    report: Report | None = None
+    recommendations: list[Recommendation] | None = None
+    if run_rules:
+        report = _report(model, config)
+        recommendations = report.recommendations
+    rows = workload_rows(name, current, baseline, model.statements, recommendations,
+                         memberships)
+    body = (json.dumps(report_document(report, name), default=str).encode()
+            if report is not None else None)
+    if cache is not None:
+        cache.inputs = inputs
+        cache.values = {k: model.__dict__[k] for k in REUSABLE if k in model.__dict__}
+    return Analysis(publish(rows), body, time.perf_counter() - started, time.time(),
+                    failed_queryids(model))

@@ -1,0 +1,158 @@
+"""Drive the same generator collectors as the CLI, over the sidecar's asyncpg session.
+
+`analyzer.collect` runs every collector over a psycopg session; this module runs one group
+of them over an `AsyncSession`, with the same bootstrap, the same per-collector isolation
+(a failure is recorded with its reason and the rest goes on; only a lost connection stops
+the run) and the same one-line reasons (`failure_reason`, keyed on SQLSTATE, so both
+drivers say the same words for the same server error).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from analyzer.collect import BOOTSTRAP_SQL, MIN_SERVER_VERSION
+from analyzer.connection import first_line
+from analyzer.errors import ServerError
+from analyzer.sidecar.session import AsyncSession
+from analyzer.snapshot import CollectorStatus
+from collectors import REGISTRY, Collector, ServerContext, Skip
+from collectors.base import Query
+
+log = logging.getLogger(__name__)
+
+BOOT_SQL = f"""
+SELECT b.*, extract(epoch FROM pg_postmaster_start_time())::float8 AS started_at
+  FROM ({BOOTSTRAP_SQL}) b
+"""
+"""The CLI's bootstrap plus the postmaster start time, which tells a restart apart."""
+
+PRIVILEGE = "42501"
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+UNDEFINED = ("42883", "42P01", "3F000")  # function, table, schema: e.g. extension dropped
+
+
+@dataclass(frozen=True, slots=True)
+class Boot:
+    """What every run learns first: who the server is and since when it runs."""
+
+    server_version_num: int
+    server_version: str
+    database: str
+    port: int | None
+    started_at: float
+    context: ServerContext
+
+
+@dataclass(frozen=True, slots=True)
+class CollectorResult:
+    status: CollectorStatus
+    records: list[Any] | None = None
+    kind: str | None = None
+    """Short reason class for metric labels when the collector failed."""
+    finished_at: float = 0.0
+
+    @property
+    def persistent(self) -> bool:
+        """A reason that repeats until someone acts (skip, privilege): logged once."""
+        return self.kind in ("skipped", "insufficient_privilege", "missing_object")
+
+
+def failure_reason(exc: BaseException, statement_timeout_ms: int) -> tuple[str, str]:
+    """(kind, one-line reason) in the words of `analyzer.collect.failure_reason`."""
+    if isinstance(exc, Skip):
+        return "skipped", str(exc)
+    state = getattr(exc, "sqlstate", None)
+    if state == PRIVILEGE:
+        return ("insufficient_privilege", f"insufficient privilege: {first_line(str(exc))} "
+                "(grant pg_monitor to the role)")
+    if state == LOCK_NOT_AVAILABLE:
+        return "lock_timeout", "lock_timeout: a catalog lock was held by another session"
+    if state == QUERY_CANCELED:
+        return "statement_timeout", f"statement_timeout: no result within {statement_timeout_ms} ms"
+    if isinstance(exc, TimeoutError):
+        return "timeout", str(exc)
+    if state in UNDEFINED:
+        return "missing_object", first_line(str(exc))
+    if isinstance(exc, asyncpg.PostgresError):
+        return "error", first_line(str(exc))
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+def context_from_row(row: dict[str, Any], known_query_texts: Iterable[int]) -> Boot:
+    version = int(row["server_version_num"])
+    if version < MIN_SERVER_VERSION:
+        raise ServerError(
+            f"PostgreSQL {row['server_version']} is not supported: pgsage needs 14 or newer")
+    extensions = {name: (str(v[0]), str(v[1])) for name, v in json.loads(row["extensions"]).items()}
+    # NULL when the role may not read the setting (it needs pg_read_all_settings).
+    preload = None if row["preload"] is None else tuple(
+        p.strip() for p in str(row["preload"]).split(",") if p.strip())
+    ctx = ServerContext(server_version_num=version, extensions=extensions,
+                        preload_libraries=preload, known_query_texts=frozenset(known_query_texts))
+    return Boot(version, str(row["server_version"]), str(row["database"]),
+                int(row["port"]) if row["port"] is not None else None,
+                float(row["started_at"]), ctx)
+
+
+async def bootstrap(session: AsyncSession, known_query_texts: Iterable[int] = ()) -> Boot:
+    rows = await session.fetch(Query(BOOT_SQL))
+    return context_from_row(rows[0], known_query_texts)
+
+
+async def drive(collector: Collector, ctx: ServerContext, session: AsyncSession) -> list[Any]:
+    """`analyzer.collect.run_collector`, awaiting each query on the async session."""
+    gen = collector.run(ctx)
+    try:
+        query = next(gen)
+        while True:
+            query = gen.send(await session.fetch(query))
+    except StopIteration as done:
+        return list(done.value)
+    finally:
+        gen.close()
+
+
+async def run_collectors(session: AsyncSession, names: Sequence[str], boot: Boot,
+                         results: MutableMapping[str, CollectorResult]) -> None:
+    """Run `names` in order, writing each result into `results` as soon as it is known.
+
+    The caller owns `results`, so whatever finished before a run deadline is kept.
+    """
+    lost: str | None = None
+    for name in names:
+        collector = REGISTRY.get(name)
+        if collector is None:
+            continue
+        if lost is not None:
+            results[name] = CollectorResult(CollectorStatus(ok=False, reason=lost),
+                                            kind="connection_lost", finished_at=time.time())
+            continue
+        started = time.perf_counter()
+        try:
+            records = await drive(collector, boot.context, session)
+        except ServerError as exc:
+            lost = str(exc)
+            results[name] = CollectorResult(CollectorStatus(ok=False, reason=lost),
+                                            kind="connection_lost", finished_at=time.time())
+            continue
+        except (Skip, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError) as exc:
+            kind, reason = failure_reason(exc, session.limits.statement_timeout_ms)
+            results[name] = CollectorResult(
+                CollectorStatus(ok=False, reason=reason, seconds=time.perf_counter() - started),
+                kind=kind, finished_at=time.time())
+            if kind == "timeout" and not await session.wait_connected(
+                    float(session.limits.connect_timeout_s)):
+                lost = f"not run: the connection was closed after a client deadline ({reason})"
+            continue
+        results[name] = CollectorResult(
+            CollectorStatus(ok=True, rows=len(records), seconds=time.perf_counter() - started),
+            records=records, finished_at=time.time())
