@@ -18,6 +18,7 @@ from analyzer.snapshot import Snapshot
 from collectors.constraints import Constraint
 from collectors.extensions import Extension
 from collectors.indexes import IndexStats
+from collectors.redact import redact
 from collectors.sequences import SequenceState
 from collectors.server import ServerInfo
 from collectors.settings import Setting
@@ -193,7 +194,7 @@ class Model:
     def statement_text(self, queryid: int) -> str | None:
         known = self.query_texts.get(queryid)
         if known is not None:
-            return known
+            return redact(known)  # texts from elsewhere (an older snapshot) may predate redaction
         return self._texts.get(queryid)
 
     @cached_property
@@ -204,7 +205,7 @@ class Model:
                 continue
             for s in snap.rows("statements", StatementStats):
                 if s.query is not None:
-                    out[s.queryid] = s.query
+                    out[s.queryid] = redact(s.query)
         return out
 
     # --- helpers rules share ------------------------------------------------------------
