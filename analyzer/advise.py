@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from analyzer.config import RulesConfig
-from analyzer.findings import Recommendation, ranked
+from analyzer.findings import Question, Recommendation, ranked
 from analyzer.model import Model
 from rules import build_options, select
 
@@ -24,3 +24,17 @@ def advise(model: Model, config: RulesConfig) -> tuple[list[Recommendation], lis
             log.exception("rule %s failed", rule.code)
             notes.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
     return ranked(found), notes
+
+
+def ask(model: Model, config: RulesConfig) -> tuple[list[Question], list[str]]:
+    """The selected rules' questions for a person (what SQL cannot show), in code order."""
+    asked: list[Question] = []
+    notes: list[str] = []
+    for rule in select(config.select, config.ignore):
+        options, _ = build_options(rule, config.options.get(rule.code, {}))
+        try:
+            asked.extend(rule.question(text) for text in rule.questions(model, options))
+        except Exception as exc:  # as in advise(): one broken rule costs only its questions
+            log.exception("rule %s failed to ask", rule.code)
+            notes.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
+    return asked, notes

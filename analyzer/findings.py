@@ -62,9 +62,15 @@ class Action:
 
     sql: str | None = None
     undo_sql: str | None = None
+    shell: str | None = None
+    """A command for the database host where SQL cannot do it (pg_checksums, pg_repack,
+    editing pg_hba.conf, a restart); in the JSON only when present."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"sql": self.sql, "undo_sql": self.undo_sql}
+        out: dict[str, Any] = {"sql": self.sql, "undo_sql": self.undo_sql}
+        if self.shell is not None:
+            out["shell"] = self.shell
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,22 @@ class Recommendation:
             "impact": impact,
             "evidence": self.evidence,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    """Something a rule needs to know but SQL cannot show (where backups go, restore tests).
+
+    Questions are listed in the report for a person to answer; they are never guessed and
+    never count as findings.
+    """
+
+    rule: str
+    category: Category
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "category": self.category.value, "question": self.text}
 
 
 def ranked(recommendations: list[Recommendation]) -> list[Recommendation]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from analyzer.advise import advise
+from analyzer.advise import advise, ask
 from analyzer.collect import collect
 from analyzer.config import Config
 from analyzer.connection import Session
@@ -40,4 +40,5 @@ def take_window(dsn: str | None, config: Config, seconds: float,
 def analyze(snapshot: Snapshot, config: Config, baseline: Snapshot | None = None) -> Report:
     model = Model(snapshot, baseline)
     recommendations, notes = advise(model, config.rules)
-    return build(model, recommendations, notes)
+    questions, failed = ask(model, config.rules)
+    return build(model, recommendations, notes + failed, questions)

@@ -23,6 +23,9 @@ class Format(StrEnum):
     JSON = "json"
 
 
+QUESTIONS_HEADING = "Questions SQL cannot answer"
+"""Where the rules list what a person has to check (backups, restore tests, ...)."""
+
 SEVERITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow",
                   "low": "cyan", "info": "dim"}
 
@@ -84,17 +87,30 @@ def render_table(report: Report, width: int | None = 100, color: bool = False) -
                       for s in ("critical", "high", "medium", "low", "info")]
             summary.add_row(cat.value, *[str(c) for c in counts])
         console.print(summary)
-    for number, rec in enumerate(report.recommendations, 1):
-        head = Text.assemble((f"{number}. ", "bold"),
-                             (f"{rec.severity.value.upper()}", SEVERITY_STYLE[rec.severity.value]),
-                             f"  {rec.rule} {rec.category.value}  ", (rec.title, "bold"))
-        parts: list[Text | Syntax] = [Text(rec.detail)]
-        if rec.action and rec.action.sql:
-            parts.append(Syntax(rec.action.sql, "sql", word_wrap=True,
-                                background_color="default", theme="ansi_dark"))
-        if rec.action and rec.action.undo_sql:
-            parts.append(Text(f"undo: {rec.action.undo_sql}", style="dim"))
-        console.print(Panel(Group(*parts), title=head, title_align="left", expand=True))
+    number = 0
+    for cat, recs in _by_category(report):
+        console.print()
+        console.print(Text(f"{cat.value} ({len(recs)})", style="bold underline"))
+        for rec in recs:
+            number += 1
+            head = Text.assemble((f"{number}. ", "bold"),
+                                 (f"{rec.severity.value.upper()}",
+                                  SEVERITY_STYLE[rec.severity.value]),
+                                 f"  {rec.rule} {rec.category.value}  ", (rec.title, "bold"))
+            parts: list[Text | Syntax] = [Text(rec.detail)]
+            if rec.action and rec.action.sql:
+                parts.append(Syntax(rec.action.sql, "sql", word_wrap=True,
+                                    background_color="default", theme="ansi_dark"))
+            if rec.action and rec.action.shell:
+                parts.append(Text(f"on the host: {rec.action.shell}"))
+            if rec.action and rec.action.undo_sql:
+                parts.append(Text(f"undo: {rec.action.undo_sql}", style="dim"))
+            console.print(Panel(Group(*parts), title=head, title_align="left", expand=True))
+    if report.questions:
+        console.print()
+        console.print(Text(QUESTIONS_HEADING, style="bold underline"))
+        for q in report.questions:
+            console.print(Text(f"- {q.rule} {q.category.value}: {q.text}"))
     return buf.getvalue()
 
 
@@ -125,8 +141,13 @@ def render_markdown(report: Report) -> str:
                       "", rec.detail, ""]
             if rec.action and rec.action.sql:
                 lines += ["```sql", rec.action.sql, "```", ""]
+            if rec.action and rec.action.shell:
+                lines += ["On the database host:", "", "```sh", rec.action.shell, "```", ""]
             if rec.action and rec.action.undo_sql:
                 lines += [f"Undo: `{rec.action.undo_sql}`", ""]
+    if report.questions:
+        lines += [f"## {QUESTIONS_HEADING}", ""]
+        lines += [f"- **{q.rule}** ({q.category.value}): {q.text}" for q in report.questions]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analyzer import __version__
-from analyzer.findings import Recommendation
+from analyzer.findings import Question, Recommendation
 from analyzer.model import Model, Window
 from analyzer.snapshot import CollectorStatus, Target
 
@@ -26,6 +26,8 @@ class Report:
     collectors: dict[str, CollectorStatus]
     recommendations: list[Recommendation]
     notes: list[str] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
+    """What the rules could not see from SQL, for a person to answer."""
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -52,15 +54,18 @@ class Report:
             "collectors": {k: v.to_json() for k, v in self.collectors.items()},
             "summary": self.counts(),
             "notes": list(self.notes),
+            "questions": [q.to_json() for q in self.questions],
             "recommendations": [r.to_json() for r in self.recommendations],
         }
 
 
-def build(model: Model, recommendations: list[Recommendation], notes: list[str]) -> Report:
+def build(model: Model, recommendations: list[Recommendation], notes: list[str],
+          questions: list[Question] | None = None) -> Report:
     return Report(
         target=model.snapshot.target,
         window=model.window,
         collectors=dict(model.snapshot.status),
         recommendations=recommendations,
         notes=notes,
+        questions=list(questions or []),
     )

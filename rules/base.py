@@ -14,7 +14,7 @@ import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from analyzer.findings import Category, Recommendation, Severity
+from analyzer.findings import Category, Question, Recommendation, Severity
 from analyzer.model import Model
 
 DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "What to do", "Options")
@@ -35,6 +35,13 @@ class Rule:
 
     def check(self, model: Model, options: Any) -> Iterable[Recommendation]:
         raise NotImplementedError
+
+    def questions(self, model: Model, options: Any) -> Iterable[str]:
+        """What this rule would need to know but SQL cannot show; listed in the report."""
+        return ()
+
+    def question(self, text: str) -> Question:
+        return Question(rule=self.code, category=self.category, text=text)
 
     def finding(self, **fields: Any) -> Recommendation:
         """A Recommendation carrying this rule's code, category and default severity."""
