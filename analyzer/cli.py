@@ -16,10 +16,12 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from analyzer import __version__, config as config_mod
+from analyzer import __version__
+from analyzer import config as config_mod
 from analyzer.errors import PgsageError, UsageError
 from analyzer.findings import Severity
-from analyzer.pipeline import analyze as run_rules, take_snapshot, take_window
+from analyzer.pipeline import analyze as run_rules
+from analyzer.pipeline import take_snapshot, take_window
 from analyzer.render import Format, render
 from analyzer.report import Report
 from analyzer.snapshot import Snapshot
@@ -37,7 +39,8 @@ app = typer.Typer(
 rules_app = typer.Typer(help="List and explain the rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+"""stderr; soft_wrap keeps each message on one line, whatever the terminal's width."""
 log = logging.getLogger("pgsage")
 
 T = TypeVar("T")
@@ -85,7 +88,7 @@ def _interval(value: str | None) -> float | None:
     try:
         return parse_duration(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="'--interval'") from None
 
 
 def _severity(value: str | None) -> Severity | None:
@@ -94,7 +97,7 @@ def _severity(value: str | None) -> Severity | None:
     try:
         return Severity.parse(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="'--fail-on'") from None
 
 
 def _load_config(path: Path | None, flags: dict[str, Any] | None = None) -> config_mod.Config:
@@ -131,14 +134,17 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML con
                                                  envvar="PGSAGE_CONFIG")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="Write the report to FILE.")]
+                                                help="Write the report to this file, not stdout.")]
 FailOnOpt = Annotated[str | None, typer.Option(
-    "--fail-on", help="Exit 1 when a finding at or above this severity exists "
-                      "(critical, high, medium, low, info).")]
+    "--fail-on", metavar="<severity>",
+    help="Exit 1 when a finding at or above this severity exists "
+         "(critical, high, medium, low, info).")]
 SelectOpt = Annotated[list[str] | None, typer.Option(
-    "--select", help="Only these rules (code, code prefix or category); repeatable.")]
+    "--select", metavar="<rule>",
+    help="Only these rules (code, code prefix or category); repeatable.")]
 IgnoreOpt = Annotated[list[str] | None, typer.Option(
-    "--ignore", help="Skip these rules (code, code prefix or category); repeatable.")]
+    "--ignore", metavar="<rule>",
+    help="Skip these rules (code, code prefix or category); repeatable.")]
 
 
 def _rule_flags(select: list[str] | None, ignore: list[str] | None) -> dict[str, Any]:
@@ -156,8 +162,9 @@ def analyze(
         help="libpq DSN or URI; PGHOST, PGPORT, PGUSER, PGDATABASE, .pgpass and service "
              "files apply.", show_default=False)] = None,
     interval: Annotated[str | None, typer.Option(
-        "--interval", "-i", help="Take two snapshots this far apart (e.g. 60s) and report "
-                                 "rates over the window.")] = None,
+        "--interval", "-i", metavar="<duration>",
+        help="Take two snapshots this far apart (e.g. 60s) and report rates over the window.")]
+    = None,
     snapshot: Annotated[Path | None, typer.Option(
         "--snapshot", help="Analyze a snapshot file instead of connecting.")] = None,
     baseline: Annotated[Path | None, typer.Option(
@@ -323,4 +330,23 @@ def config_check(
 
 
 def main() -> None:
-    app()
+    """Entry point: usage errors become one `pgsage: error:` line and exit 2, like the rest."""
+    try:
+        code = app(prog_name="pgsage", standalone_mode=False)
+    except typer.Abort:
+        err.print("pgsage: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:
+        # Click's exceptions (vendored by recent Typer as typer._click, public in older ones)
+        # are recognised by their interface rather than by a private import.
+        exit_code, message = getattr(exc, "exit_code", None), getattr(exc, "format_message", None)
+        if not isinstance(exit_code, int) or message is None:
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            sys.stderr.write(message() + "\n")  # a bare `pgsage`: the help is the answer
+            sys.exit(exit_code)
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        err.print(f"pgsage: error: {message()}{hint}", markup=False)
+        sys.exit(exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -53,7 +53,8 @@ def _summary_line(report: Report) -> str:
     by_sev = report.counts()["by_severity"]
     parts = [f"{by_sev[s]} {s}" for s in ("critical", "high", "medium", "low", "info")
              if s in by_sev]
-    return f"{len(report.recommendations)} findings: " + ", ".join(parts)
+    count = len(report.recommendations)
+    return f"{count} finding{'' if count == 1 else 's'}: " + ", ".join(parts)
 
 
 def _by_category(report: Report) -> list[tuple[Category, list[Recommendation]]]:
@@ -96,8 +97,10 @@ def render_table(report: Report, width: int | None = 100, color: bool = False) -
             head = Text.assemble((f"{number}. ", "bold"),
                                  (f"{rec.severity.value.upper()}",
                                   SEVERITY_STYLE[rec.severity.value]),
-                                 f"  {rec.rule} {rec.category.value}  ", (rec.title, "bold"))
-            parts: list[Text | Syntax] = [Text(rec.detail)]
+                                 f"  {rec.rule} {rec.category.value} ")
+            # The title goes in the body: a panel's title line is cut to one line, and a
+            # long title (names of up to 63 characters) would lose its end.
+            parts: list[Text | Syntax] = [Text(rec.title, style="bold"), Text(rec.detail)]
             if rec.action and rec.action.sql:
                 parts.append(Syntax(rec.action.sql, "sql", word_wrap=True,
                                     background_color="default", theme="ansi_dark"))
