@@ -15,9 +15,10 @@ from typing import Any
 
 from analyzer.connection import SessionLimits
 from analyzer.errors import ConfigError
+from analyzer.host import STORAGE_KINDS, HostSpec
 from analyzer.sidecar.settings import SECTIONS as SIDECAR_SECTIONS
 from analyzer.sidecar.settings import SidecarConfig, validate_sidecar
-from analyzer.units import parse_duration
+from analyzer.units import parse_duration, parse_size
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class RulesConfig:
 class Config:
     limits: SessionLimits = field(default_factory=SessionLimits)
     rules: RulesConfig = field(default_factory=RulesConfig)
+    host: HostSpec = field(default_factory=HostSpec)
+    """RAM, CPUs and storage of the database host (`[host]`, `--memory/--cpus/--storage`)."""
     sidecar: SidecarConfig = field(default_factory=SidecarConfig)
     """`pgsage serve`: [serve], [[targets]], [intervals], [schedule], [window], [metrics]..."""
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -60,6 +63,9 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "PGSAGE_TOP_N": ("metrics", "top_n"),
     "PGSAGE_LOG_LEVEL": ("logging", "level"),
     "PGSAGE_LOG_FORMAT": ("logging", "format"),
+    "PGSAGE_HOST_MEMORY": ("host", "memory"),
+    "PGSAGE_HOST_CPUS": ("host", "cpus"),
+    "PGSAGE_HOST_STORAGE": ("host", "storage"),
 }
 
 
@@ -116,6 +122,44 @@ def _duration_ms(doc: Mapping[str, Any], key: str, default: int, errors: list[st
         return default
 
 
+def _host(doc: Any, errors: list[str]) -> HostSpec:
+    """`[host] memory = "16GB", cpus = 4, storage = "ssd"`; strings from the environment too."""
+    if not isinstance(doc, Mapping):
+        errors.append("host: expected a table")
+        return HostSpec()
+    memory: int | None = None
+    cpus: int | None = None
+    storage: str | None = None
+    for key in doc:
+        if key not in ("memory", "cpus", "storage"):
+            errors.append(f"host.{key}: unknown key (known: memory, cpus, storage)")
+    if doc.get("memory") is not None:
+        try:
+            memory = parse_size(str(doc["memory"]))
+            if memory < 64 * 1024**2:
+                errors.append(f"host.memory: {doc['memory']!r} is less than 64MB; "
+                              "give a size with its unit, e.g. 16GB")
+                memory = None
+        except ValueError as exc:
+            errors.append(f"host.memory: {exc}")
+    if doc.get("cpus") is not None:
+        value = doc["cpus"]
+        if isinstance(value, str) and value.strip().isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            errors.append(f"host.cpus: expected a whole number of CPUs, got {doc['cpus']!r}")
+        else:
+            cpus = value
+    if doc.get("storage") is not None:
+        kind = str(doc["storage"]).strip().lower()
+        if kind not in STORAGE_KINDS:
+            errors.append(f"host.storage: expected one of {', '.join(STORAGE_KINDS)}, "
+                          f"got {doc['storage']!r}")
+        else:
+            storage = kind
+    return HostSpec(memory_bytes=memory, cpus=cpus, storage=storage)
+
+
 def validate(doc: Mapping[str, Any]) -> Config:
     """Build a Config from a merged document or raise ConfigError listing every problem."""
     from rules import REGISTRY, build_options, unknown_selectors
@@ -169,6 +213,7 @@ def validate(doc: Mapping[str, Any]) -> Config:
     for key in rules_doc:
         if key not in ("select", "ignore", "options"):
             errors.append(f"rules.{key}: unknown key")
+    host = _host(doc.get("host", {}), errors)
     sidecar = validate_sidecar(doc, limits, errors)
     for key in doc:
         if key not in KNOWN_SECTIONS:
@@ -176,7 +221,7 @@ def validate(doc: Mapping[str, Any]) -> Config:
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return Config(limits=limits, rules=RulesConfig(tuple(select), tuple(ignore), checked),
-                  sidecar=sidecar, raw=dict(doc))
+                  host=host, sidecar=sidecar, raw=dict(doc))
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None,

@@ -14,6 +14,7 @@ from functools import cached_property
 
 import pandas as pd
 
+from analyzer.host import HostSpec
 from analyzer.snapshot import Snapshot
 from collectors.constraints import Constraint
 from collectors.extensions import Extension
@@ -68,6 +69,8 @@ class Model:
     baseline: Snapshot | None = None
     query_texts: Mapping[int, str] = field(default_factory=dict)
     """Texts known from elsewhere (the sidecar's cache), by queryid."""
+    host: HostSpec = field(default_factory=HostSpec)
+    """RAM, CPUs and storage of the host as the user gave them (the rest is assumed)."""
 
     # --- raw records -------------------------------------------------------------------
     @cached_property

@@ -38,7 +38,7 @@ def take_window(dsn: str | None, config: Config, seconds: float,
 
 
 def analyze(snapshot: Snapshot, config: Config, baseline: Snapshot | None = None) -> Report:
-    model = Model(snapshot, baseline)
+    model = Model(snapshot, baseline, host=config.host)
     recommendations, notes = advise(model, config.rules)
     questions, failed = ask(model, config.rules)
     return build(model, recommendations, notes + failed, questions)
