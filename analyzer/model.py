@@ -16,15 +16,25 @@ import pandas as pd
 
 from analyzer.host import HostSpec
 from analyzer.snapshot import Snapshot
+from collectors.activity import Backend
+from collectors.archiver import ArchiverStats
 from collectors.constraints import Constraint
+from collectors.database import DatabaseAge, DatabaseStats
 from collectors.extensions import Extension
+from collectors.hba import HbaRule
 from collectors.indexes import IndexStats
+from collectors.key_ranges import KeyRange
+from collectors.namespaces import Namespace
 from collectors.redact import redact
+from collectors.replication import PreparedXact, Replica, ReplicationSlot
+from collectors.roles import Role
+from collectors.row_security import RowSecurity
 from collectors.sequences import SequenceState
 from collectors.server import ServerInfo
 from collectors.settings import Setting
 from collectors.statements import StatementsInfo, StatementStats
 from collectors.tables import TableStats
+from collectors.wal import WalStats
 
 STATEMENT_KEY = ["userid", "dbid", "toplevel", "queryid"]
 STATEMENT_COUNTERS = [
@@ -119,6 +129,59 @@ class Model:
     @cached_property
     def statements_info(self) -> StatementsInfo | None:
         return self.snapshot.one("statements_info", StatementsInfo)
+
+    # --- server-wide state: activity, WAL, archiving, replication, roles, access ------------
+    @cached_property
+    def database(self) -> DatabaseStats | None:
+        return self.snapshot.one("database", DatabaseStats)
+
+    @cached_property
+    def databases(self) -> list[DatabaseAge]:
+        return self.snapshot.rows("databases", DatabaseAge)
+
+    @cached_property
+    def activity(self) -> list[Backend]:
+        return self.snapshot.rows("activity", Backend)
+
+    @cached_property
+    def wal(self) -> WalStats | None:
+        return self.snapshot.one("wal", WalStats)
+
+    @cached_property
+    def archiver(self) -> ArchiverStats | None:
+        return self.snapshot.one("archiver", ArchiverStats)
+
+    @cached_property
+    def replicas(self) -> list[Replica]:
+        return self.snapshot.rows("replication", Replica)
+
+    @cached_property
+    def replication_slots(self) -> list[ReplicationSlot]:
+        return self.snapshot.rows("replication_slots", ReplicationSlot)
+
+    @cached_property
+    def prepared_xacts(self) -> list[PreparedXact]:
+        return self.snapshot.rows("prepared_xacts", PreparedXact)
+
+    @cached_property
+    def roles(self) -> dict[str, Role]:
+        return {r.name: r for r in self.snapshot.rows("roles", Role)}
+
+    @cached_property
+    def hba_rules(self) -> list[HbaRule]:
+        return self.snapshot.rows("hba", HbaRule)
+
+    @cached_property
+    def namespaces(self) -> list[Namespace]:
+        return self.snapshot.rows("namespaces", Namespace)
+
+    @cached_property
+    def row_security(self) -> dict[int, RowSecurity]:
+        return {r.relid: r for r in self.snapshot.rows("row_security", RowSecurity)}
+
+    @cached_property
+    def key_ranges(self) -> list[KeyRange]:
+        return self.snapshot.rows("key_ranges", KeyRange)
 
     def collected(self, collector: str) -> bool:
         status = self.snapshot.status.get(collector)

@@ -19,6 +19,11 @@ from collectors import (  # noqa: F401, I001  (imported for registration, in col
     wal,
     archiver,
     replication,
+    roles,
+    hba,
+    namespaces,
+    row_security,
+    key_ranges,
 )
 from collectors.base import REGISTRY, Collector, Query, ServerContext, Skip
 

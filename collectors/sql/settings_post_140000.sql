@@ -20,7 +20,8 @@ SELECT name, setting, unit, vartype, context, source, boot_val, reset_val, pendi
     OR name LIKE 'pg\_stat\_statements.%'
     OR name LIKE 'auto\_explain.%'
     OR name LIKE 'track\_%'
-    OR name IN ('shared_preload_libraries', 'jit', 'jit_above_cost', 'server_version_num',
+    OR name IN ('shared_preload_libraries', 'session_preload_libraries', 'jit',
+                'jit_above_cost', 'server_version_num',
                 'data_checksums', 'block_size', 'wal_segment_size', 'fsync',
                 'full_page_writes', 'synchronous_commit', 'wal_level', 'max_wal_size',
                 'min_wal_size', 'checkpoint_timeout', 'random_page_cost', 'seq_page_cost',
