@@ -3,7 +3,14 @@
 Importing this package registers every rule.
 """
 
-from rules import config, index, maintenance  # noqa: F401  (imported for registration)
+from rules import (  # noqa: F401  (imported for registration)
+    backup,
+    config,
+    index,
+    maintenance,
+    schema,
+    security,
+)
 from rules.base import (
     REGISTRY,
     Rule,

@@ -1,3 +1,9 @@
 """Configuration rules (CF): settings against the observed workload."""
 
-from rules.config import pg_stat_statements  # noqa: F401
+from rules.config import (  # noqa: F401  (imported for registration)
+    connections,
+    memory,
+    observability,
+    pg_stat_statements,
+    planner,
+)

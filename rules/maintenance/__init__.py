@@ -1,3 +1,9 @@
 """Maintenance rules (MT): vacuum, statistics, wraparound, sequences, bloat."""
 
-from rules.maintenance import sequences  # noqa: F401
+from rules.maintenance import (  # noqa: F401  (imported for registration)
+    bloat,
+    horizon,
+    keys,
+    sequences,
+    vacuum,
+)

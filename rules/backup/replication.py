@@ -1,0 +1,157 @@
+"""High availability: whether a standby is connected, and how far behind it is."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
+from analyzer.model import Model
+from analyzer.units import format_bytes, format_duration
+from collectors.replication import Replica
+from rules._settings import GB
+from rules.backup.archiving import STREAMING_ARCHIVERS
+from rules.base import NoOptions, Rule, register
+
+NOT_STANDBYS = (*STREAMING_ARCHIVERS, "pg_basebackup")
+
+
+def standbys(model: Model) -> list[Replica]:
+    return [r for r in model.replicas
+            if not (r.application_name or "").lower().startswith(NOT_STANDBYS)]
+
+
+@register
+class NoStandby(Rule):
+    """No standby is connected to this primary.
+
+    What it detects:
+        A primary (not in recovery) with no streaming standby in pg_stat_replication
+        (pg_receivewal, Barman and pg_basebackup connections do not count). Low: a
+        single server with good backups can be a deliberate choice.
+
+    Why it matters:
+        Without a standby, losing the host means restoring from backup: the outage lasts
+        as long as the restore and the WAL replay (often hours), and changes not yet
+        archived are lost. A streaming standby takes over in seconds to minutes.
+
+    Example:
+        pg_stat_replication is empty
+
+    What to do:
+        Create a standby with pg_basebackup (-R writes its connection settings, -C -S
+        creates a replication slot for it) and manage failover with Patroni or your
+        platform's tooling. If availability is handled below PostgreSQL (a managed service,
+        replicated storage), ignore this rule in the configuration.
+
+    Options:
+        None.
+    """
+
+    code: ClassVar[str] = "BK004"
+    name: ClassVar[str] = "backup.no_standby"
+    category: ClassVar[Category] = Category.BACKUP
+    severity: ClassVar[Severity] = Severity.LOW
+
+    def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
+        if model.server is None or model.server.in_recovery or not model.collected("replication"):
+            return
+        if standbys(model):
+            return
+        host = shlex.quote(model.snapshot.target.host or "PRIMARY_HOST")
+        yield self.finding(
+            title="No standby is connected: losing this host means restoring from backup",
+            detail=("No streaming standby is connected to this primary. If the host fails, "
+                    "the database is down until a backup is restored and its WAL replayed, "
+                    "and whatever was not archived is lost. A standby created with "
+                    "pg_basebackup takes over in minutes."),
+            object=ObjectRef(),
+            action=Action(shell=(f"pg_basebackup -h {host} -U replicator -D "
+                                 "/var/lib/postgresql/standby -R -X stream -C -S standby1 "
+                                 "--checkpoint=fast")),
+            evidence={"standbys": 0, "replication_connections": len(model.replicas),
+                      "wal_level": model.setting("wal_level"),
+                      "max_wal_senders": model.setting("max_wal_senders")},
+        )
+
+    def questions(self, model: Model, options: NoOptions) -> Iterable[str]:
+        if model.server is not None and not model.server.in_recovery and not standbys(model):
+            yield ("What is the recovery-time objective if this host is lost, and how is it "
+                   "met without a standby (managed failover, replicated storage, restore)?")
+
+
+@register
+class ReplicationLag(Rule):
+    """A standby is far behind the primary.
+
+    What it detects:
+        Connected standbys whose replay lag is at least `max_lag_seconds` or whose replayed
+        position is at least `max_lag_bytes` behind; high at ten times either, or when the
+        standby is not streaming (catching up, or stopped answering for `max_lag_seconds`).
+
+    Why it matters:
+        A failover to a lagging standby loses the transactions it has not received, or
+        waits until it has replayed what it has; reads from it return stale data; and the
+        primary keeps the WAL it still needs.
+
+    Example:
+        replay_lag = 00:12:40 on standby1 while write_lag is 40 ms
+
+    What to do:
+        Compare the lags: write/flush lag is the network or the standby's disk; replay lag
+        alone is the standby applying (long queries there with hot_standby_feedback or
+        max_standby_streaming_delay, or a single-threaded replay of heavy writes). The
+        action shows the lags side by side.
+
+    Options:
+        max_lag_seconds: replay lag from which a standby is reported.
+        max_lag_bytes: bytes of WAL not yet replayed from which it is reported.
+    """
+
+    code: ClassVar[str] = "BK005"
+    name: ClassVar[str] = "backup.replication_lag"
+    category: ClassVar[Category] = Category.BACKUP
+    severity: ClassVar[Severity] = Severity.MEDIUM
+
+    @dataclass(frozen=True)
+    class Options:
+        max_lag_seconds: float = 60.0
+        max_lag_bytes: int = 1 * GB
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        for r in standbys(model):
+            lag_s = r.replay_lag or 0.0
+            lag_b = r.replay_lag_bytes or 0
+            silent = (r.reply_age or 0.0) >= options.max_lag_seconds
+            streaming = r.state == "streaming"
+            if (lag_s < options.max_lag_seconds and lag_b < options.max_lag_bytes
+                    and streaming and not silent):
+                continue
+            high = (lag_s >= 10 * options.max_lag_seconds or lag_b >= 10 * options.max_lag_bytes
+                    or not streaming or silent)
+            where = ("the network or the standby's disk" if (r.write_lag or 0) > lag_s / 2
+                     else "the standby's replay (queries conflicting on it, or heavy writes)")
+            yield self.finding(
+                severity=Severity.HIGH if high else self.severity,
+                title=f"Standby {r.application_name or r.client_addr} is "
+                      f"{format_duration(lag_s)} / {format_bytes(lag_b)} behind",
+                detail=(f"Standby {r.application_name} ({r.client_addr}, {r.state}, "
+                        f"{r.sync_state}) replays {format_duration(lag_s)} and "
+                        f"{format_bytes(lag_b)} behind this primary (write lag "
+                        f"{format_duration(r.write_lag)}, flush lag "
+                        f"{format_duration(r.flush_lag)}; last reply "
+                        f"{format_duration(r.reply_age)} ago). The delay looks like {where}. "
+                        "A failover now would lose or wait for that much."),
+                object=ObjectRef(),
+                action=Action(sql="SELECT application_name, state, sync_state, write_lag, "
+                                  "flush_lag, replay_lag,\n       pg_wal_lsn_diff("
+                                  "pg_current_wal_lsn(), replay_lsn) AS replay_bytes\n  "
+                                  "FROM pg_stat_replication;"),
+                evidence={"application_name": r.application_name, "state": r.state,
+                          "replay_lag_seconds": r.replay_lag, "replay_lag_bytes": lag_b,
+                          "write_lag_seconds": r.write_lag, "flush_lag_seconds": r.flush_lag,
+                          "reply_age_seconds": r.reply_age},
+                benefit=lag_s + lag_b / 1e6,
+            )

@@ -1,0 +1,216 @@
+"""Connections and sessions: max_connections far above use, transactions left open without a
+timeout to end them."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
+from analyzer.model import Model
+from analyzer.sqlgen import ident, literal
+from analyzer.units import format_duration, parse_duration
+from collectors.activity import Backend
+from rules._settings import applies, change, evidence
+from rules.base import Rule, register
+
+IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")
+
+
+def client_backends(backends: list[Backend]) -> list[Backend]:
+    return [b for b in backends if b.backend_type in (None, "client backend")]
+
+
+@register
+class MaxConnections(Rule):
+    """max_connections is far above the connections in use.
+
+    What it detects:
+        max_connections of at least `min_setting` while the client connections seen (at
+        the snapshot, and at the baseline when given) would fit `headroom` times into a
+        much smaller value. The proposal is `headroom` times the peak seen, at least
+        `floor`, rounded up to 50. Low: a snapshot may miss the busiest hour.
+
+    Why it matters:
+        Every allowed connection reserves shared memory (lock table, PGPROC entries,
+        per-backend statistics) whether used or not, and a high limit invites
+        applications to open hundreds of connections, each a process competing for CPU
+        and memory (work_mem each). A pooler gives many clients a few server connections.
+
+    Example:
+        max_connections = 2000 with 35 client connections
+
+    What to do:
+        Lower max_connections to what is used plus headroom (restart needed), and put a
+        pooler (PgBouncer in transaction mode) in front of applications that need many
+        client connections.
+
+    Options:
+        min_setting: max_connections from which the rule looks.
+        headroom: factor of the peak seen kept as headroom.
+        floor: the smallest value proposed.
+    """
+
+    code: ClassVar[str] = "CF016"
+    name: ClassVar[str] = "config.max_connections"
+    category: ClassVar[Category] = Category.CONFIG
+    severity: ClassVar[Severity] = Severity.LOW
+
+    @dataclass(frozen=True)
+    class Options:
+        min_setting: int = 200
+        headroom: float = 4.0
+        floor: int = 100
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        value = model.setting("max_connections")
+        if value is None or not model.collected("activity"):
+            return
+        current = int(value)
+        seen = [len(client_backends(model.activity)) + 1]  # + pgsage's own connection
+        if model.baseline is not None:
+            seen.append(len(client_backends(model.baseline.rows("activity", Backend))) + 1)
+        peak = max(seen)
+        proposed = max(options.floor, math.ceil(peak * options.headroom / 50) * 50)
+        if current < options.min_setting or current < 2 * proposed:
+            return
+        yield self.finding(
+            severity=Severity.MEDIUM if current >= 1000 else self.severity,
+            title=f"max_connections {current} for {peak} connections in use -> {proposed}",
+            detail=(f"max_connections is {current} but {peak} client connections were open "
+                    f"(pgsage's included; {model.host.cpu_phrase()}). Every allowed connection "
+                    "reserves shared memory, and hundreds of busy backends compete for CPU and "
+                    "work_mem; a pooler such as PgBouncer serves many clients with few "
+                    f"connections. The change {applies(model, 'max_connections')}; "
+                    "a snapshot can miss the busiest hour, so check the peak first "
+                    "(pgsage's sidecar records it)."),
+            object=ObjectRef(),
+            action=change(model, {"max_connections": str(proposed)}),
+            evidence=evidence(model, "max_connections", str(proposed), peak_seen=peak,
+                              cpus=model.host.cpu_count, cpus_assumed=model.host.cpus is None),
+            benefit=float(current - proposed),
+        )
+
+
+def _role_has(model: Model, role: str | None, name: str) -> str | None:
+    found = model.roles.get(role or "")
+    for entry in found.config if found else ():
+        key, _, value = entry.partition("=")
+        if key == name and value not in ("0", ""):
+            return value
+    return None
+
+
+@register
+class MissingTimeouts(Rule):
+    """Transactions stay open (idle or running) with no timeout to end them.
+
+    What it detects:
+        Client sessions idle in a transaction for at least `idle_seconds`, or running one
+        statement for at least `active_seconds`, grouped by role. Such a session proves
+        that no idle_in_transaction_session_timeout (or statement_timeout) shorter than
+        what was seen applies to it. Proposes per-role timeouts for the roles involved.
+
+    Why it matters:
+        An open transaction holds its locks and its snapshot: vacuum cannot remove rows
+        deleted after it started anywhere in the database, tables bloat, and a DDL or a
+        lock queue behind it stalls the application. A timeout ends forgotten
+        transactions (a connection returned to a pool mid-transaction, a crashed worker,
+        a console left open) automatically.
+
+    Example:
+        app session "idle in transaction" for 40 minutes, no timeout set
+
+    What to do:
+        Set idle_in_transaction_session_timeout (and statement_timeout where long
+        statements were seen) for the application's role; per role rather than globally,
+        so maintenance and reporting sessions keep their own limits. New sessions of the
+        role pick it up.
+
+    Options:
+        idle_seconds: idle-in-transaction time from which a session counts.
+        active_seconds: running time of one statement from which a session counts.
+        idle_timeout: idle_in_transaction_session_timeout proposed.
+        statement_timeout: statement_timeout proposed.
+    """
+
+    code: ClassVar[str] = "CF021"
+    name: ClassVar[str] = "config.timeouts"
+    category: ClassVar[Category] = Category.CONFIG
+    severity: ClassVar[Severity] = Severity.MEDIUM
+
+    @dataclass(frozen=True)
+    class Options:
+        idle_seconds: float = 60.0
+        active_seconds: float = 300.0
+        idle_timeout: str = "5min"
+        statement_timeout: str = "5min"
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        idle: dict[str, list[Backend]] = defaultdict(list)
+        active: dict[str, list[Backend]] = defaultdict(list)
+        for b in client_backends(model.activity):
+            age = b.state_change_age or 0.0
+            if b.state in IDLE_IN_TRANSACTION and age >= options.idle_seconds:
+                idle[b.usename or "?"].append(b)
+            elif b.state == "active" and (b.query_start_age or 0.0) >= options.active_seconds:
+                active[b.usename or "?"].append(b)
+        parse_duration(options.idle_timeout)  # fail loudly on a bad option
+        parse_duration(options.statement_timeout)
+        for role in sorted(set(idle) | set(active)):
+            yield self._finding(model, role, idle.get(role, []), active.get(role, []), options)
+
+    def _finding(self, model: Model, role: str, idle: list[Backend], active: list[Backend],
+                 options: Options) -> Recommendation:
+        values: dict[str, str] = {}
+        seen: list[str] = []
+        if idle:
+            longest = max(b.state_change_age or 0.0 for b in idle)
+            values["idle_in_transaction_session_timeout"] = options.idle_timeout
+            seen.append(f"{len(idle)} session(s) idle in a transaction, the longest for "
+                        f"{format_duration(longest)} (pid "
+                        f"{', '.join(str(b.pid) for b in idle[:5])})")
+        if active:
+            longest = max(b.query_start_age or 0.0 for b in active)
+            values["statement_timeout"] = options.statement_timeout
+            seen.append(f"{len(active)} statement(s) running for up to "
+                        f"{format_duration(longest)} (pid "
+                        f"{', '.join(str(b.pid) for b in active[:5])})")
+        apps = sorted({b.application_name or "?" for b in idle + active})
+        if role == "?":
+            action = change(model, values)
+            where = "globally (the role could not be read)"
+        else:
+            sql = "\n".join(f"ALTER ROLE {ident(role)} SET {k} = {literal(v)};"
+                            for k, v in values.items())
+            undo = " ".join(f"ALTER ROLE {ident(role)} RESET {k};" for k in values)
+            action = Action(sql=sql, undo_sql=undo)
+            where = f"for role {role} (new sessions pick it up)"
+        db = model.database
+        share = ""
+        if db is not None and db.session_time > 0:
+            share = (f" Over the statistics period, sessions of this database spent "
+                     f"{db.idle_in_transaction_time / db.session_time:.1%} of their time idle "
+                     "in a transaction.")
+        configured = {k: _role_has(model, role, k) for k in values}
+        return self.finding(
+            title=f"Set {', '.join(values)} for role {role}: transactions held open",
+            detail=(f"Role {role} ({', '.join(apps)}) has {'; '.join(seen)}. No timeout "
+                    "shorter than that applies to these sessions, so a forgotten transaction "
+                    "holds its locks and keeps vacuum from removing dead rows everywhere."
+                    f"{share} Proposed {where}: "
+                    + ", ".join(f"{k} = {v}" for k, v in values.items()) + "."),
+            object=ObjectRef(),
+            action=action,
+            evidence={"role": role, "applications": apps, "proposed": values,
+                      "role_settings": configured,
+                      "idle_in_transaction_pids": [b.pid for b in idle],
+                      "long_running_pids": [b.pid for b in active],
+                      "restart_required": False},
+            benefit=max([b.state_change_age or 0.0 for b in idle]
+                        + [b.query_start_age or 0.0 for b in active]),
+        )
+

@@ -1,0 +1,3 @@
+"""Schema design rules (SD): keys, column types, references, and what the workload needs."""
+
+from rules.schema import keys, references, types, usage  # noqa: F401

@@ -1,0 +1,344 @@
+"""Columns the workload filters on without the index their design needs: soft-delete flags
+without partial indexes, jsonb filtered by key or containment without GIN or an expression
+index. Statement uses come from the workload model (analyzer.workload, one parse each).
+
+When the index advisor (IX001) already proposes an index for the same predicate or jsonb
+column, these rules stay silent: one finding per index, with the advisor's cost evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
+from analyzer.model import Model
+from analyzer.sqlgen import ident
+from analyzer.units import format_bytes
+from analyzer.workload import ColumnUse, Use
+from collectors.columns import ColumnStats
+from collectors.indexes import IndexStats
+from collectors.tables import TableStats
+from rules._catalog import columns_of, primary_keys, rows_with_partitions
+from rules._ddl import constraint_name, drop_index_sql, table
+from rules._stats import counter_window, describe
+from rules.base import Rule, register
+
+SOFT_DELETE = {"deleted_at", "deleted_on", "deleted", "is_deleted", "deleted_time",
+               "deletion_time", "archived_at", "is_archived", "archived", "removed_at",
+               "is_removed", "discarded_at"}
+KEY_USES = (Use.EQ, Use.IN, Use.RANGE)
+
+
+def calls_by_queryid(model: Model) -> dict[int, int]:
+    frame = model.statements
+    if frame.empty:
+        return {}
+    summed = frame.groupby("queryid")["calls"].sum()
+    return {int(q): int(c) for q, c in zip(summed.index.tolist(), summed.tolist(), strict=True)}
+
+
+def _plan_choices(model: Model) -> list[object]:
+    """The index advisor's chosen candidates (the live plan, or its estimate)."""
+    return [c.candidate for c in model.index_plan.choices]
+
+
+def _mentions(text: str | None, column: str) -> bool:
+    return bool(text) and re.search(rf'(^|[^A-Za-z0-9_"]){re.escape(column)}($|[^A-Za-z0-9_])|'
+                                    rf'"{re.escape(column)}"', text or "") is not None
+
+
+@dataclass
+class _Filtered:
+    queryids: set[int] = field(default_factory=set)
+    calls: int = 0
+    uses: Counter[Use] = field(default_factory=Counter)
+    keys: Counter[tuple[str, ...]] = field(default_factory=Counter)
+    literals: Counter[str] = field(default_factory=Counter)
+
+
+@register
+class SoftDeleteWithoutPartialIndex(Rule):
+    """Queries filter out soft-deleted rows, but no index is partial on that condition.
+
+    What it detects:
+        Soft-delete columns (deleted_at, is_deleted, archived_at and similar) of tables
+        with at least `min_rows` rows that statements filter on (`deleted_at IS NULL`,
+        `NOT is_deleted`) `min_calls` times or more over the window, where no index of the
+        table has a predicate on the column. The index keys are the columns the same
+        statements compare most often (equality first, then a range); with no other filter
+        the primary key, when live rows are at most half of the table (pg_stats).
+
+    Why it matters:
+        Without the predicate in an index, every lookup also visits the deleted rows and
+        filters them out afterwards; the deleted rows pile up in every index forever. A
+        partial index `WHERE deleted_at IS NULL` holds only live rows: smaller, better
+        cached, and exact for those queries.
+
+    Example:
+        SELECT * FROM orders WHERE user_id = $1 AND deleted_at IS NULL;
+        -- only orders (user_id) exists, with 70% of the rows deleted
+
+    What to do:
+        Create the partial index CONCURRENTLY (no lock blocking writes). A plain index on
+        the same keys may then be unused: IX004 reports it once the window shows that.
+
+    Options:
+        min_rows: rows from which a table is considered.
+        min_calls: calls of filtering statements over the window.
+    """
+
+    code: ClassVar[str] = "SD006"
+    name: ClassVar[str] = "schema.soft_delete_without_partial_index"
+    category: ClassVar[Category] = Category.SCHEMA
+    severity: ClassVar[Severity] = Severity.MEDIUM
+
+    @dataclass(frozen=True)
+    class Options:
+        min_rows: int = 10_000
+        min_calls: int = 50
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        cols = columns_of(model)
+        calls = calls_by_queryid(model)
+        found: dict[tuple[int, str], _Filtered] = {}
+        for statement in model.workload.statements.values():
+            n = calls.get(statement.queryid, 0)
+            for use in statement.uses:
+                if use.column not in SOFT_DELETE or use.clause != "where" or use.expression:
+                    continue
+                if use.use not in (Use.NULL, Use.NOT_NULL, Use.EQ):
+                    continue
+                f = found.setdefault((use.table.relid, use.column), _Filtered())
+                if statement.queryid not in f.queryids:
+                    f.queryids.add(statement.queryid)
+                    f.calls += n
+                    f.keys[_keys(statement.uses_of(use.table), use.column)] += n
+                f.uses[use.use] += n
+                if use.literal is not None:
+                    f.literals[use.literal.lower()] += n
+        choices = None
+        for (relid, column), f in sorted(found.items()):
+            t = model.tables.get(relid)
+            col = cols.get(relid, {}).get(column)
+            if t is None or col is None or f.calls < options.min_calls:
+                continue
+            rows = rows_with_partitions(model, t)
+            if rows < options.min_rows:
+                continue
+            indexes = model.indexes_by_table.get(relid, [])
+            if any(ix.is_valid and _mentions(ix.predicate, column) for ix in indexes):
+                continue
+            if choices is None:
+                choices = _plan_choices(model)
+            if any(getattr(getattr(c, "table", None), "relid", None) == relid
+                   and _mentions(getattr(c, "predicate", None), column) for c in choices):
+                continue  # IX001 proposes it with cost evidence
+            finding = self._finding(model, t, col, f, rows, indexes)
+            if finding is not None:
+                yield finding
+
+    def _finding(self, model: Model, t: TableStats, col: ColumnStats, f: _Filtered,
+                 rows: float, indexes: list[IndexStats]) -> Recommendation | None:
+        predicate, live = _predicate(col, f)
+        keys = list(f.keys.most_common(1)[0][0]) if f.keys else []
+        if not keys or keys == [""]:
+            pk = primary_keys(model).get(t.relid)
+            if pk is None or live is None or live > 0.5:
+                return None
+            keys = list(pk.columns)
+        name = constraint_name(t.name, keys, "live_idx")
+        sql = (f"CREATE INDEX CONCURRENTLY {ident(name)} ON {table(t.schema, t.name)} "
+               f"({', '.join(ident(k) for k in keys)}) WHERE {predicate};")
+        if t.relkind == "p":
+            sql = sql.replace("CREATE INDEX CONCURRENTLY", "CREATE INDEX", 1)
+        plain = [ix for ix in indexes if ix.is_valid and not ix.predicate
+                 and list(ix.columns[:len(keys)]) == keys]
+        live_text = (f"; pg_stats puts live rows at {live:.0%} of the table" if live is not None
+                     else "")
+        also = (f" The existing index {plain[0].name} ({format_bytes(plain[0].bytes)}) on the "
+                "same keys also indexes the deleted rows; once the partial index is used it "
+                "may become unused (IX004 will say)." if plain else "")
+        return self.finding(
+            title=f"Partial index on {t.name} ({', '.join(keys)}) WHERE {predicate}",
+            detail=(f"{len(f.queryids)} statements filter {t.schema}.{t.name} on "
+                    f"{col.name} ({f.calls:,} calls over {describe(counter_window(model))}), "
+                    f"but no index of the table is partial on it{live_text}. Every lookup "
+                    f"also reads the soft-deleted rows among its {rows:,.0f} rows and throws "
+                    f"them away; a partial index holds only the rows the queries want.{also}"),
+            object=ObjectRef(t.schema, t.name, None, tuple(keys)),
+            action=Action(sql=sql, undo_sql=drop_index_sql(t.schema, name,
+                                                           concurrently=t.relkind != "p")),
+            impact={"queryids": sorted(f.queryids)},
+            evidence={"soft_delete_column": col.name, "calls": f.calls, "rows": round(rows),
+                      "live_fraction": round(live, 4) if live is not None else None,
+                      "statements": len(f.queryids)},
+            benefit=float(f.calls) * rows,
+        )
+
+
+def _keys(uses: list[ColumnUse], soft: str) -> tuple[str, ...]:
+    """Columns a statement compares besides the soft-delete one: equality, then one range."""
+    eq = [u.column for u in uses if u.use in (Use.EQ, Use.IN) and u.column and u.column != soft
+          and not u.expression and u.clause == "where"]
+    rng = [u.column for u in uses if u.use is Use.RANGE and u.column and u.column != soft
+           and not u.expression and u.clause == "where"]
+    keys = list(dict.fromkeys(eq))[:2] + [c for c in dict.fromkeys(rng) if c not in eq][:1]
+    return tuple(k for k in keys if k)
+
+
+def _predicate(col: ColumnStats, f: _Filtered) -> tuple[str, float | None]:
+    """The predicate most statements use, and the share of rows it keeps (from pg_stats)."""
+    name = ident(col.name)
+    null_frac = col.null_frac
+    if col.type == "boolean":
+        wants_true = f.literals.get("true", 0) + f.literals.get("t", 0) > f.uses[Use.EQ] / 2
+        return (name, None) if wants_true else (f"NOT {name}", None)
+    if f.uses[Use.NOT_NULL] > f.uses[Use.NULL]:
+        return f"{name} IS NOT NULL", (1 - null_frac) if null_frac is not None else None
+    return f"{name} IS NULL", null_frac
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"::[a-z ]+|[\s()]", "", text.lower())
+
+
+@register
+class JsonbWithoutIndex(Rule):
+    """A jsonb column is filtered by containment, key existence or a key's value, unindexed.
+
+    What it detects:
+        jsonb columns of tables with at least `min_rows` rows that statements filter
+        `min_calls` times or more over the window with `@>` / `<@` (containment), `?`,
+        `?|`, `?&` (key existence) or `col ->> 'key' = ...` (a key's value), where no
+        index serves that use: a GIN index on the column (jsonb_path_ops serves only
+        containment) or a btree on the same expression.
+
+    Why it matters:
+        None of these predicates can use a btree index on the column: every such query
+        reads the whole table and decodes every document.
+
+    Example:
+        SELECT * FROM events WHERE payload @> '{"type": "signup"}';
+        SELECT * FROM events WHERE payload ->> 'user' = $1;
+
+    What to do:
+        For containment only, a GIN index with jsonb_path_ops (smaller, faster); with key
+        existence, the default jsonb_ops. For one key compared by value, an expression
+        btree index on exactly the expression the queries use. Built CONCURRENTLY.
+
+    Options:
+        min_rows: rows from which a table is considered.
+        min_calls: calls of filtering statements over the window.
+    """
+
+    code: ClassVar[str] = "SD007"
+    name: ClassVar[str] = "schema.jsonb_without_index"
+    category: ClassVar[Category] = Category.SCHEMA
+    severity: ClassVar[Severity] = Severity.MEDIUM
+
+    @dataclass(frozen=True)
+    class Options:
+        min_rows: int = 10_000
+        min_calls: int = 50
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        cols = columns_of(model)
+        calls = calls_by_queryid(model)
+        found: dict[tuple[int, str, str], _Filtered] = {}
+        for statement in model.workload.statements.values():
+            n = calls.get(statement.queryid, 0)
+            for use in statement.uses:
+                col = cols.get(use.table.relid, {}).get(use.column or "")
+                if col is None or col.type != "jsonb" or use.clause != "where":
+                    continue
+                if use.use in (Use.JSONB_CONTAINS, Use.JSONB_EXISTS) and not use.expression:
+                    kind = "gin"
+                elif use.use in (Use.EQ, Use.IN) and use.expression and "->" in use.expression:
+                    kind = use.expression
+                else:
+                    continue
+                f = found.setdefault((use.table.relid, col.name, kind), _Filtered())
+                if statement.queryid not in f.queryids:
+                    f.queryids.add(statement.queryid)
+                    f.calls += n
+                f.uses[use.use] += n
+        choices = None
+        for (relid, column, kind), f in sorted(found.items()):
+            t = model.tables.get(relid)
+            if t is None or f.calls < options.min_calls:
+                continue
+            rows = rows_with_partitions(model, t)
+            if rows < options.min_rows:
+                continue
+            needs_exists = f.uses[Use.JSONB_EXISTS] > 0
+            if self._served(model.indexes_by_table.get(relid, []), column, kind, needs_exists):
+                continue
+            if choices is None:
+                choices = _plan_choices(model)
+            if self._proposed(choices, relid, column, kind):
+                continue
+            yield self._finding(model, t, column, kind, needs_exists, f, rows)
+
+    @staticmethod
+    def _served(indexes: list[IndexStats], column: str, kind: str, needs_exists: bool) -> bool:
+        for ix in indexes:
+            if not ix.is_valid or ix.predicate:
+                continue
+            if kind == "gin":
+                if ix.method == "gin" and column in ix.columns:
+                    pos = ix.columns.index(column)
+                    opclass = ix.opclasses[pos] if pos < len(ix.opclasses) else ""
+                    if not (needs_exists and opclass == "jsonb_path_ops"):
+                        return True
+            elif ix.expressions and _squash(kind) in _squash(ix.expressions):
+                return True
+        return False
+
+    @staticmethod
+    def _proposed(choices: list[object], relid: int, column: str, kind: str) -> bool:
+        for c in choices:
+            if getattr(getattr(c, "table", None), "relid", None) != relid:
+                continue
+            for key in getattr(c, "keys", ()):
+                expression = getattr(key, "expression", None)
+                if kind == "gin" and getattr(c, "method", "") == "gin" and \
+                        getattr(key, "column", None) == column:
+                    return True
+                if kind != "gin" and expression and _squash(expression) == _squash(kind):
+                    return True
+        return False
+
+    def _finding(self, model: Model, t: TableStats, column: str, kind: str, needs_exists: bool,
+                 f: _Filtered, rows: float) -> Recommendation:
+        target = table(t.schema, t.name)
+        how = "CREATE INDEX" if t.relkind == "p" else "CREATE INDEX CONCURRENTLY"
+        if kind == "gin":
+            opclass = "" if needs_exists else " jsonb_path_ops"
+            name = constraint_name(t.name, [column], "gin_idx")
+            sql = f"{how} {ident(name)} ON {target} USING gin ({ident(column)}{opclass});"
+            title = f"GIN index on {t.name} ({column}{opclass}) for jsonb " + (
+                "key existence" if needs_exists else "containment")
+            what = ("key existence (?, ?|, ?&)" if needs_exists else "containment (@>)")
+        else:
+            name = constraint_name(t.name, [column, "expr"], "idx")
+            sql = f"{how} {ident(name)} ON {target} (({kind}));"
+            title = f"Expression index on {t.name} (({kind}))"
+            what = f"the value of {kind}"
+        return self.finding(
+            title=title,
+            detail=(f"{len(f.queryids)} statements filter {t.schema}.{t.name}.{column} (jsonb) "
+                    f"by {what}, {f.calls:,} calls over {describe(counter_window(model))}, and "
+                    f"no index serves it: each call reads all {rows:,.0f} rows and decodes "
+                    "every document."),
+            object=ObjectRef(t.schema, t.name, None, (column,)),
+            action=Action(sql=sql, undo_sql=drop_index_sql(t.schema, name,
+                                                           concurrently=t.relkind != "p")),
+            impact={"queryids": sorted(f.queryids)},
+            evidence={"column": column, "calls": f.calls, "rows": round(rows),
+                      "uses": {u.value: n for u, n in f.uses.items()}},
+            benefit=float(f.calls) * rows,
+        )

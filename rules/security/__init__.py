@@ -1,0 +1,3 @@
+"""Security rules (SE): who connects how, with which rights, and what is exposed."""
+
+from rules.security import access, data, roles  # noqa: F401
