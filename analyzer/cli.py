@@ -156,6 +156,25 @@ def _rule_flags(select: list[str] | None, ignore: list[str] | None) -> dict[str,
     return {"rules": rules} if rules else {}
 
 
+RPO_RULE = "BK003"
+"""The rule that measures archiving against the recovery-point objective (`--rpo`)."""
+
+
+def _host_flags(memory: str | None, cpus: int | None, storage: str | None,
+                rpo: str | None) -> dict[str, Any]:
+    """`--memory/--cpus/--storage` as the `[host]` table; `--rpo` as the RPO rule's option."""
+    host = {k: v for k, v in (("memory", memory), ("cpus", cpus), ("storage", storage))
+            if v is not None}
+    flags: dict[str, Any] = {"host": host} if host else {}
+    if rpo is not None:
+        try:
+            seconds = parse_duration(rpo)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="'--rpo'") from None
+        flags["rules"] = {"options": {RPO_RULE: {"rpo_seconds": seconds}}}
+    return flags
+
+
 @app.command()
 def analyze(
     dsn: Annotated[str | None, typer.Argument(
@@ -175,17 +194,31 @@ def analyze(
     config: ConfigOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    memory: Annotated[str | None, typer.Option(
+        "--memory", metavar="<size>",
+        help="RAM of the database host (e.g. 16GB), for memory settings advice; "
+             "4GB is assumed and said so when not given.")] = None,
+    cpus: Annotated[int | None, typer.Option(
+        "--cpus", metavar="<n>", min=1, help="CPUs of the database host (2 assumed).")] = None,
+    storage: Annotated[str | None, typer.Option(
+        "--storage", metavar="<ssd|hdd>",
+        help="Storage of the database host, for planner cost advice.")] = None,
+    rpo: Annotated[str | None, typer.Option(
+        "--rpo", metavar="<duration>",
+        help="Recovery-point objective WAL archiving is measured against (default 1h).")]
+    = None,
 ) -> None:
     """Take a snapshot of a database (or read one) and report what to do about it."""
     seconds = _interval(interval)
     threshold = _severity(fail_on)
+    flags = config_mod.merge(_rule_flags(select, ignore), _host_flags(memory, cpus, storage, rpo))
 
     def body() -> None:
         if snapshot is not None and (dsn or seconds):
             raise UsageError("--snapshot reads a file: give no DSN and no --interval with it")
         if baseline is not None and seconds:
             raise UsageError("--baseline and --interval both set the window: give one")
-        cfg = _load_config(config, _rule_flags(select, ignore))
+        cfg = _load_config(config, flags)
         older = Snapshot.load(baseline) if baseline else None
         if snapshot is not None:
             current = Snapshot.load(snapshot)
