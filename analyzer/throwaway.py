@@ -100,6 +100,8 @@ class ThrowawayServer:
     base_dir: Path | None = None
     port: int = 0
     superuser: str = "postgres"
+    initdb_args: tuple[str, ...] = ()
+    """Extra initdb options, e.g. `("--data-checksums",)` (on by default from 18)."""
     _data_dir: Path | None = None
     _owner: str | None = None
 
@@ -141,7 +143,8 @@ class ThrowawayServer:
         self.port = self.port or free_port()
         try:
             self._run("initdb", "-D", str(self._data_dir), "-U", self.superuser,
-                      "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
+                      "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync",
+                      *self.initdb_args)
         except subprocess.CalledProcessError as exc:
             raise ThrowawayServerError(f"initdb failed: {exc.stderr.strip()[-300:]}") from None
         conf = "\n".join(f"{k} = {v}" if v.startswith("'") else f"{k} = '{v}'"
