@@ -108,9 +108,12 @@ SPECS: tuple[MetricSpec, ...] = (
     _own("pgsage_window_seconds", "gauge", T,
          "Time the rolling window covers now (0 until there are two snapshots)."),
     _own("pgsage_analysis_duration_seconds", "gauge", T,
-         "How long the last model + rules pass over the window took."),
+         "How long the last pass over the window took (metrics, and rules when they ran)."),
+    _own("pgsage_rules_duration_seconds", "gauge", T,
+         "How long the rules took the last time they ran; rules run after a cycle unless "
+         "that would take them over schedule.rules_budget of one core on average."),
     _own("pgsage_analysis_last_timestamp_seconds", "gauge", T,
-         "Unix time of the last model + rules pass."),
+         "Unix time of the last pass over the window."),
     # --- server -------------------------------------------------------------------------
     MetricSpec("pgsage_server_info", "gauge", ("target", "version", "server_version_num"),
                "Always 1; labels give the server version.", exporter="pg_static"),
@@ -247,7 +250,7 @@ def _header(spec: MetricSpec) -> str:
     return generate_latest(_One(new_family(spec))).decode()
 
 
-HEADERS: Mapping[str, str] = {s.name: _header(s) for s in SPECS}
+HEADERS: Mapping[str, bytes] = {s.name: _header(s).encode() for s in SPECS}
 
 
 @dataclass(frozen=True)
@@ -255,13 +258,14 @@ class Published:
     """One target's (or the process's) samples, and their exposition text, per family."""
 
     samples: Mapping[str, list[Sample]] = field(default_factory=dict)
-    text: Mapping[str, str] = field(default_factory=dict)
+    text: Mapping[str, bytes] = field(default_factory=dict)
+    """The exposition lines of each family (without HELP and TYPE), encoded once."""
 
 
 def publish(rows: Rows) -> Published:
     """Samples and text for rows, formatted once by prometheus-client."""
     samples: dict[str, list[Sample]] = {}
-    text: dict[str, str] = {}
+    text: dict[str, bytes] = {}
     for name, entries in rows.items():
         if not entries:
             continue
@@ -270,8 +274,7 @@ def publish(rows: Rows) -> Published:
         for labels, value in entries:
             family.add_metric(list(labels), float(value))
         samples[name] = family.samples
-        rendered = generate_latest(_One(family)).decode()
-        text[name] = rendered[len(HEADERS[name]):]
+        text[name] = generate_latest(_One(family))[len(HEADERS[name]):]
     return Published(samples, text)
 
 
@@ -288,6 +291,7 @@ class PgsageCollector:
 
     def __init__(self, source: Callable[[], Sequence[Published]]) -> None:
         self.source = source
+        self._rendered: tuple[list[Published], bytes] | None = None
 
     def describe(self) -> Iterator[Metric]:
         for spec in SPECS:
@@ -302,20 +306,30 @@ class PgsageCollector:
             yield family
 
     def render(self) -> bytes:
-        """What `generate_latest` makes of `collect()`, from text made at publish time."""
-        parts = self.source()
-        out: list[str] = []
+        """What `generate_latest` makes of `collect()`, from text made at publish time.
+
+        Published parts are immutable, so when every part is the one of the last scrape
+        the last body is served again.
+        """
+        parts = list(self.source())
+        cached = self._rendered
+        if cached is not None and len(cached[0]) == len(parts) and all(
+                a is b for a, b in zip(cached[0], parts, strict=True)):
+            return cached[1]
+        out: list[bytes] = []
         for spec in SPECS:
             out.append(HEADERS[spec.name])
-            out.extend(part.text.get(spec.name, "") for part in parts)
-        return "".join(out).encode()
+            out.extend(part.text.get(spec.name, b"") for part in parts)
+        body = b"".join(out)
+        self._rendered = (parts, body)
+        return body
 
 
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pgsage's own health", ("pgsage_build_info", "pgsage_up", "pgsage_target_",
                              "pgsage_connection", "pgsage_collector_", "pgsage_cycle",
                              "pgsage_last_", "pgsage_parse_", "pgsage_stats_resets",
-                             "pgsage_window_", "pgsage_analysis_")),
+                             "pgsage_window_", "pgsage_analysis_", "pgsage_rules_")),
     ("Server", ("pgsage_server_", "pgsage_in_recovery", "pgsage_role_", "pgsage_setting_")),
     ("Databases", ("pgsage_database_",)),
     ("Statements (top N)", ("pgsage_statement",)),

@@ -24,7 +24,7 @@ import socket
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,8 +35,9 @@ from analyzer.sidecar.settings import TlsConfig
 
 log = logging.getLogger(__name__)
 
-Response = tuple[int, str, bytes]
-"""Status, content type, body."""
+Body = bytes | Sequence[bytes]
+Response = tuple[int, str, Body]
+"""Status, content type, body (chunks are written one after the other, never joined)."""
 
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
@@ -151,15 +152,17 @@ class _Handler(BaseHTTPRequestHandler):
             status, content_type, body = 500, TEXT, b"internal error (see the pgsage log)\n"
         self._send(status, content_type, body)
 
-    def _send(self, status: int, content_type: str, body: bytes,
+    def _send(self, status: int, content_type: str, body: Body,
               headers: Mapping[str, str] | None = None) -> None:
+        chunks = [body] if isinstance(body, bytes) else body
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(sum(len(c) for c in chunks)))
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(body)
+        for chunk in chunks:
+            self.wfile.write(chunk)
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
