@@ -62,6 +62,7 @@ def errors_of(doc: dict[str, Any]) -> str:
      "schedule.groups.b: 'wal' is also in group 'a'"),
     ({"schedule": {"groups": {"fast": "activity"}}}, "schedule.groups.fast: expected a list"),
     ({"schedule": {"often": 1}}, "schedule.often: unknown key"),
+    ({"schedule": {"rules_budget": 0}}, "schedule.rules_budget: expected a share of one core"),
     ({"window": {"length": "0s"}}, "window.length: '0s' must be longer than zero"),
     ({"window": {"size": "1h"}}, "window.size: unknown key"),
     ({"metrics": {"top_n": 0}}, "metrics.top_n: 0 is out of range"),

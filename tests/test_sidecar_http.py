@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import shutil
 import ssl
@@ -85,7 +86,7 @@ def test_tls_and_basic_auth_on_every_endpoint(certificate: tuple[Path, Path]) ->
             assert fetch(base + path, "prometheus", "wrong", context=context)[0] == 401
             assert fetch(base + path, "nobody", "s3cret", context=context)[0] == 401
             assert fetch(base + path, "prometheus", "s3cret", context=context)[0] in (200, 503)
-        with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+        with pytest.raises((urllib.error.URLError, OSError, http.client.HTTPException)):
             fetch(sc.url + "/healthz")  # plain HTTP on the TLS port
 
 

@@ -8,10 +8,14 @@ into the next one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from analyzer import pipeline
 from analyzer.advise import advise
@@ -23,10 +27,13 @@ from analyzer.sidecar.metrics import Published, publish
 from analyzer.sidecar.samples import Memberships, failed_queryids, workload_rows
 from analyzer.snapshot import Snapshot
 
-REUSABLE = ("statements", "workload")
-"""Model values that cost the most (pandas deltas, parsing every statement) and depend only
-on the inputs in `_inputs`: reused while those are the same objects, i.e. until the
-statements, tables, columns, indexes or constraints collectors run again."""
+T = TypeVar("T")
+
+REUSABLE = ("statements", "workload", "catalog", "index_plan")
+"""Model values that cost the most (pandas deltas, parsing every statement, the estimated
+index plan) and depend only on the inputs in `_inputs`: reused while those are the same
+objects, i.e. until the statements, tables, columns, indexes, constraints or settings
+collectors run again (the window's times come from the statements entries)."""
 
 
 @dataclass
@@ -39,7 +46,7 @@ class ModelCache:
 
 def _inputs(current: Snapshot, baseline: Snapshot | None, texts: dict[int, str]) -> tuple[
         Any, ...]:
-    names = ("statements", "tables", "columns", "indexes", "constraints")
+    names = ("statements", "tables", "columns", "indexes", "constraints", "settings")
     return (*(current.data.get(n) for n in names),
             baseline.data.get("statements") if baseline is not None else None, texts)
 
@@ -48,7 +55,11 @@ def _inputs(current: Snapshot, baseline: Snapshot | None, texts: dict[int, str])
 class Analysis:
     workload: Published
     report_json: bytes | None
+    """A new report when the rules ran, else None (the last one stands)."""
+    recommendations: list[Recommendation] | None
     seconds: float
+    rules_seconds: float | None
+    """How long the rules took, when they ran."""
     finished_at: float
     failed_queryids: list[int]
 
@@ -81,7 +92,9 @@ def report_document(report: Report, name: str) -> dict[str, Any]:
 
 def analyze(name: str, current: Snapshot, baseline: Snapshot | None, texts: dict[int, str],
             config: Config, memberships: Memberships, run_rules: bool = True,
-            cache: ModelCache | None = None) -> Analysis:
+            cache: ModelCache | None = None,
+            previous: list[Recommendation] | None = None) -> Analysis:
+    """The workload metrics, and the rules when `run_rules` (else `previous` findings stand)."""
     started = time.perf_counter()
     model = _model(current, baseline, texts, config)
     inputs = _inputs(current, baseline, texts)
@@ -90,10 +103,13 @@ def analyze(name: str, current: Snapshot, baseline: Snapshot | None, texts: dict
         # functools.cached_property keeps its values in the instance __dict__.
         model.__dict__.update(cache.values)
     report: Report | None = None
-    recommendations: list[Recommendation] | None = None
+    recommendations = previous
+    rules_seconds: float | None = None
     if run_rules:
+        rules_started = time.perf_counter()
         report = _report(model, config)
         recommendations = report.recommendations
+        rules_seconds = time.perf_counter() - rules_started
     rows = workload_rows(name, current, baseline, model.statements, recommendations,
                          memberships)
     body = (json.dumps(report_document(report, name), default=str).encode()
@@ -101,5 +117,33 @@ def analyze(name: str, current: Snapshot, baseline: Snapshot | None, texts: dict
     if cache is not None:
         cache.inputs = inputs
         cache.values = {k: model.__dict__[k] for k in REUSABLE if k in model.__dict__}
-    return Analysis(publish(rows), body, time.perf_counter() - started, time.time(),
-                    failed_queryids(model))
+    return Analysis(publish(rows), body, recommendations, time.perf_counter() - started,
+                    rules_seconds, time.time(), failed_queryids(model))
+
+
+def in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:
+    """Run `fn` in a daemon thread: unlike the default executor's, exiting never waits for it
+    (a rules pass over a big database can take minutes; SIGTERM must not)."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        try:
+            result = fn()
+        except BaseException as exc:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(settle, None, exc)
+            return
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="pgsage-analysis", daemon=True).start()
+    return future

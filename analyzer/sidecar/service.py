@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import getpass
 import itertools
 import json
@@ -43,7 +44,7 @@ from prometheus_client.process_collector import ProcessCollector
 from analyzer.config import Config
 from analyzer.connection import parse_dsn
 from analyzer.errors import ConfigError, PgsageError, ServerError
-from analyzer.sidecar.analysis import analyze
+from analyzer.sidecar.analysis import analyze, in_daemon_thread
 from analyzer.sidecar.metrics import PgsageCollector, Published, build_rows, publish
 from analyzer.sidecar.runner import (
     Boot,
@@ -105,8 +106,7 @@ class Sidecar:
         return parts
 
     def metrics(self, _: Mapping[str, list[str]]) -> Response:
-        body = self.collector.render() + generate_latest(self.process_registry)
-        return 200, METRICS, body
+        return 200, METRICS, [self.collector.render(), generate_latest(self.process_registry)]
 
     def healthz(self, _: Mapping[str, list[str]]) -> Response:
         stalled = time.monotonic() - self.heartbeat
@@ -369,16 +369,30 @@ class Sidecar:
             if current is None:
                 continue
             baseline = state.window.baseline()
+            run_rules = time.monotonic() >= state.rules_not_before
+            config, texts, previous = self.config, state.texts, state.recommendations
             try:
-                result = await asyncio.to_thread(
-                    analyze, state.name, current, baseline, state.texts, self.config,
-                    state.memberships, True, state.model_cache)
+                result = await in_daemon_thread(functools.partial(
+                    analyze, state.name, current, baseline, texts, config, state.memberships,
+                    run_rules, state.model_cache, previous))
             except Exception:  # a broken analysis must not stop the next ones
                 log.exception("target %s: analysis failed", state.name)
                 continue
             state.workload = result.workload
             if result.report_json is not None:
                 state.report_json = result.report_json
+                state.recommendations = result.recommendations
+            if result.rules_seconds is not None:
+                # Keep the rules' average CPU within schedule.rules_budget of one core: a pass
+                # of D seconds is followed by at least D / budget - D seconds without one.
+                budget = self.config.sidecar.rules_budget
+                pause = result.rules_seconds / budget - result.rules_seconds
+                state.rules_not_before = time.monotonic() + pause
+                state.rules_seconds = result.rules_seconds
+                if pause > self.config.sidecar.shortest_interval * 4:
+                    log.info("target %s: the rules took %.1f s; next pass in %.0f s at the "
+                             "latest (schedule.rules_budget = %g)", state.name,
+                             result.rules_seconds, pause, budget, extra={"target": state.name})
             state.analysis_seconds = result.seconds
             state.analysis_at = result.finished_at
             state.parse_failed.update(result.failed_queryids)
@@ -520,6 +534,26 @@ def _host_label(host: str | None) -> str | None:
 _listener: logging.handlers.QueueListener | None = None
 
 
+class OnceFilter(logging.Filter):
+    """Passes each distinct message once: rules run after every cycle, and a rule that
+    breaks would otherwise log the same traceback every few seconds (the report's notes
+    keep saying it)."""
+
+    def __init__(self, limit: int = 1000) -> None:
+        super().__init__()
+        self.seen: set[tuple[str, str]] = set()
+        self.limit = limit
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = repr(record.exc_info[1]) if record.exc_info else ""
+        key = (record.getMessage(), error)
+        if key in self.seen:
+            return False
+        if len(self.seen) < self.limit:
+            self.seen.add(key)
+        return True
+
+
 def configure_logging(level: str, fmt: str) -> None:
     """Plain or JSON lines on stderr, through a queue so a slow sink never stalls the loop."""
     global _listener
@@ -536,6 +570,9 @@ def configure_logging(level: str, fmt: str) -> None:
     _listener.start()
     for noisy in ("apscheduler", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    rules_log = logging.getLogger("analyzer.advise")
+    if not any(isinstance(f, OnceFilter) for f in rules_log.filters):
+        rules_log.addFilter(OnceFilter())
 
 
 def stop_logging() -> None:

@@ -141,6 +141,9 @@ class SidecarConfig:
     targets: tuple[TargetConfig, ...] = ()
     groups: tuple[GroupConfig, ...] = ()
     jitter: float = 0.1
+    rules_budget: float = 0.05
+    """Share of one core the rules may use on average (they are skipped after a cycle
+    while a long pass would exceed it)."""
     window_length: float = 900.0
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     log_level: str = "info"
@@ -329,11 +332,11 @@ def _targets(doc: Mapping[str, Any], errors: list[str]) -> tuple[TargetConfig, .
 
 
 def _groups(doc: Mapping[str, Any], limits: SessionLimits,
-            errors: list[str]) -> tuple[tuple[GroupConfig, ...], float]:
+            errors: list[str]) -> tuple[tuple[GroupConfig, ...], float, float]:
     from collectors import REGISTRY
 
     schedule = _table(doc, "schedule", errors)
-    _unknown("schedule", schedule, ("jitter", "deadline", "groups"), errors)
+    _unknown("schedule", schedule, ("jitter", "deadline", "groups", "rules_budget"), errors)
     membership = dict(DEFAULT_GROUPS)
     groups_doc = _table(schedule, "groups", errors) if "groups" in schedule else {}
     for name, members in groups_doc.items():
@@ -369,6 +372,14 @@ def _groups(doc: Mapping[str, Any], limits: SessionLimits,
             errors.append("schedule.jitter: expected a fraction of the interval from 0 to 0.5")
         else:
             jitter = float(value)
+    budget = 0.05
+    if "rules_budget" in schedule:
+        value = schedule["rules_budget"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+            errors.append("schedule.rules_budget: expected a share of one core above 0, "
+                          "at most 1 (e.g. 0.05)")
+        else:
+            budget = float(value)
     deadline: float | None = None
     if "deadline" in schedule:
         deadline = _seconds("schedule.deadline", schedule["deadline"], errors)
@@ -387,7 +398,7 @@ def _groups(doc: Mapping[str, Any], limits: SessionLimits,
             continue
         run_deadline = deadline or max(min(interval, 60.0), limits.client_deadline_s)
         out.append(GroupConfig(name, members, interval, run_deadline))
-    return tuple(out), jitter
+    return tuple(out), jitter, budget
 
 
 def validate_sidecar(doc: Mapping[str, Any], limits: SessionLimits,
@@ -395,7 +406,7 @@ def validate_sidecar(doc: Mapping[str, Any], limits: SessionLimits,
     """The sidecar's sections of a merged document; problems are appended to `errors`."""
     serve = _serve(doc, errors)
     targets = _targets(doc, errors)
-    groups, jitter = _groups(doc, limits, errors)
+    groups, jitter, budget = _groups(doc, limits, errors)
 
     window = _table(doc, "window", errors)
     _unknown("window", window, ("length",), errors)
@@ -422,4 +433,4 @@ def validate_sidecar(doc: Mapping[str, Any], limits: SessionLimits,
     if fmt not in LOG_FORMATS:
         errors.append(f"logging.format: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
         fmt = "plain"
-    return SidecarConfig(serve, targets, groups, jitter, length, metrics, level, fmt)
+    return SidecarConfig(serve, targets, groups, jitter, budget, length, metrics, level, fmt)

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from analyzer.findings import Recommendation
 from analyzer.sidecar.analysis import ModelCache
 from analyzer.sidecar.metrics import Published, Rows
 from analyzer.sidecar.runner import CollectorResult
@@ -54,6 +55,11 @@ class TargetState:
     down_logged: str | None = None
     """The connection failure already logged (each new reason is logged once)."""
     model_cache: ModelCache = field(default_factory=ModelCache)
+    recommendations: list[Recommendation] | None = None
+    """The last rules pass's findings (their metrics are re-exported between passes)."""
+    rules_seconds: float | None = None
+    rules_not_before: float = 0.0
+    """Monotonic time before which no rules pass starts (the CPU budget)."""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """One job at a time on the target's one connection."""
 
@@ -132,5 +138,6 @@ def health_rows(state: TargetState) -> Rows:
         add("pgsage_stats_resets", (kind,), count)
     add("pgsage_window_seconds", (), state.window.seconds)
     add("pgsage_analysis_duration_seconds", (), state.analysis_seconds)
+    add("pgsage_rules_duration_seconds", (), state.rules_seconds)
     add("pgsage_analysis_last_timestamp_seconds", (), state.analysis_at)
     return rows
