@@ -305,7 +305,7 @@ def serve(
     dsn: Annotated[list[str] | None, typer.Argument(
         help="One or more libpq DSNs or URIs to watch (instead of [[targets]] in the "
              "configuration); none at all: the PG* environment variables.",
-        show_default=False)] = None,
+        metavar="<dsn>...", show_default=False)] = None,
     config: ConfigOpt = None,
     listen: Annotated[str | None, typer.Option(
         "--listen", "-l", metavar="<host:port>",
