@@ -141,7 +141,7 @@ class SidecarConfig:
     targets: tuple[TargetConfig, ...] = ()
     groups: tuple[GroupConfig, ...] = ()
     jitter: float = 0.1
-    rules_budget: float = 0.05
+    rules_budget: float = 0.01
     """Share of one core the rules may use on average (they are skipped after a cycle
     while a long pass would exceed it)."""
     window_length: float = 900.0
@@ -372,12 +372,12 @@ def _groups(doc: Mapping[str, Any], limits: SessionLimits,
             errors.append("schedule.jitter: expected a fraction of the interval from 0 to 0.5")
         else:
             jitter = float(value)
-    budget = 0.05
+    budget = 0.01
     if "rules_budget" in schedule:
         value = schedule["rules_budget"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
             errors.append("schedule.rules_budget: expected a share of one core above 0, "
-                          "at most 1 (e.g. 0.05)")
+                          "at most 1 (e.g. 0.01)")
         else:
             budget = float(value)
     deadline: float | None = None
