@@ -233,9 +233,8 @@ def _quick_deparse(node: Any) -> str | None:
                 body.get("agg_filter") or body.get("agg_distinct") or body.get("func_variadic"):
             return None
         names = _strings(body.get("funcname", []))
-        if not names or names[0] == "pg_catalog" and len(names) > 1 and \
-                body.get("funcformat") != "COERCE_EXPLICIT_CALL":
-            return None
+        if not names or body.get("funcformat") == "COERCE_SQL_SYNTAX":
+            return None  # EXTRACT(... FROM ...), TRIM(...): pglast prints the special syntax
         args = [_quick_deparse(a) for a in body.get("args", [])]
         if any(a is None for a in args):
             return None
