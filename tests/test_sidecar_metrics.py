@@ -261,14 +261,14 @@ def test_model_cache_reuses_statement_deltas() -> None:
     cache = ModelCache()
     texts: dict[int, str] = {}
     config = config_mod.validate({})
-    analyze("shop", current, baseline, texts, config, state.memberships, False, cache)
+    analyze("shop", current, baseline, texts, config, state.memberships, True, cache)
     frame = cache.values["statements"]
-    analyze("shop", current, baseline, texts, config, state.memberships, False, cache)
+    analyze("shop", current, baseline, texts, config, state.memberships, True, cache)
     assert cache.values["statements"] is frame
     run(state.window, 1120.0, 30)
     current2 = state.window.current()
     assert current2 is not None
-    analyze("shop", current2, state.window.baseline(), texts, config, state.memberships, False,
+    analyze("shop", current2, state.window.baseline(), texts, config, state.memberships, True,
             cache)
     assert cache.values["statements"] is not frame
 

@@ -96,29 +96,29 @@ def analyze(name: str, current: Snapshot, baseline: Snapshot | None, texts: dict
             previous: list[Recommendation] | None = None) -> Analysis:
     """The workload metrics, and the rules when `run_rules` (else `previous` findings stand)."""
     started = time.perf_counter()
-    model = _model(current, baseline, texts, config)
-    inputs = _inputs(current, baseline, texts)
-    if cache is not None and len(cache.inputs) == len(inputs) and all(
-            a is b for a, b in zip(cache.inputs, inputs, strict=True)):
-        # functools.cached_property keeps its values in the instance __dict__.
-        model.__dict__.update(cache.values)
     report: Report | None = None
     recommendations = previous
     rules_seconds: float | None = None
+    failed: list[int] = []
     if run_rules:
-        rules_started = time.perf_counter()
+        model = _model(current, baseline, texts, config)
+        inputs = _inputs(current, baseline, texts)
+        if cache is not None and len(cache.inputs) == len(inputs) and all(
+                a is b for a, b in zip(cache.inputs, inputs, strict=True)):
+            # functools.cached_property keeps its values in the instance __dict__.
+            model.__dict__.update(cache.values)
         report = _report(model, config)
         recommendations = report.recommendations
-        rules_seconds = time.perf_counter() - rules_started
-    rows = workload_rows(name, current, baseline, model.statements, recommendations,
-                         memberships)
+        rules_seconds = time.perf_counter() - started
+        failed = failed_queryids(model)
+        if cache is not None:
+            cache.inputs = inputs
+            cache.values = {k: model.__dict__[k] for k in REUSABLE if k in model.__dict__}
+    rows = workload_rows(name, current, baseline, recommendations, memberships)
     body = (json.dumps(report_document(report, name), default=str).encode()
             if report is not None else None)
-    if cache is not None:
-        cache.inputs = inputs
-        cache.values = {k: model.__dict__[k] for k in REUSABLE if k in model.__dict__}
     return Analysis(publish(rows), body, recommendations, time.perf_counter() - started,
-                    rules_seconds, time.time(), failed_queryids(model))
+                    rules_seconds, time.time(), failed)
 
 
 def in_daemon_thread(fn: Callable[[], T]) -> asyncio.Future[T]:

@@ -16,8 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from analyzer.findings import Recommendation
 from analyzer.sidecar.metrics import Rows
 from analyzer.sidecar.settings import MetricsConfig
@@ -82,7 +80,34 @@ def _delta(now: int | float | None, before: int | float | None) -> float:
     return float(now - before)
 
 
-def statement_rows(out: _Rows, current: Snapshot, ranking: pd.DataFrame,
+def statement_ranking(current: Snapshot, baseline: Snapshot | None) -> list[StatementKey]:
+    """Statements by execution time over the window, most first (plain Python: a pandas
+    merge per cycle would cost more than everything else the metrics need).
+
+    An entry absent from the baseline, or whose calls went down (reset, evicted and
+    entered again), counts with its current total, as the model counts it.
+    """
+    before: dict[StatementKey, StatementStats] = {}
+    if baseline is not None:
+        before = {_key(s): s for s in baseline.rows("statements", StatementStats)}
+    deltas: list[tuple[float, StatementKey]] = []
+    for s in current.rows("statements", StatementStats):
+        key = _key(s)
+        old = before.get(key)
+        if old is None or s.calls < old.calls:
+            delta = s.total_exec_time
+        else:
+            delta = max(s.total_exec_time - old.total_exec_time, 0.0)
+        deltas.append((delta, key))
+    deltas.sort(key=lambda d: -d[0])
+    return [key for _, key in deltas]
+
+
+def _key(s: StatementStats) -> StatementKey:
+    return (s.userid, s.dbid, s.toplevel, s.queryid)
+
+
+def statement_rows(out: _Rows, current: Snapshot, order: list[StatementKey],
                    members: Membership[StatementKey], database: str, block: int) -> None:
     stats = current.rows("statements", StatementStats)
     out.add("pgsage_statements_tracked", (), len(stats) if current.data.get("statements")
@@ -93,11 +118,6 @@ def statement_rows(out: _Rows, current: Snapshot, ranking: pd.DataFrame,
     if not stats:
         members.update([])
         return
-    order: list[StatementKey] = []
-    if not ranking.empty:
-        ranked = ranking.sort_values("total_exec_time", ascending=False, kind="stable")
-        keys = ranked[["userid", "dbid", "toplevel", "queryid"]].itertuples(index=False)
-        order = [(int(u), int(d), bool(t), int(q)) for u, d, t, q in keys]
     chosen = members.update(order)
     out.add("pgsage_statements_exported", (), sum(
         1 for s in stats if (s.userid, s.dbid, s.toplevel, s.queryid) in chosen))
@@ -249,7 +269,7 @@ def advice_rows(out: _Rows, recommendations: list[Recommendation], top: int) -> 
 
 
 def workload_rows(target: str, current: Snapshot, baseline: Snapshot | None,
-                  statements: pd.DataFrame, recommendations: list[Recommendation] | None,
+                  recommendations: list[Recommendation] | None,
                   memberships: Memberships) -> Rows:
     """Every snapshot-derived family for one target."""
     out = _Rows(target)
@@ -258,7 +278,8 @@ def workload_rows(target: str, current: Snapshot, baseline: Snapshot | None,
     database = current.target.database or ""
     server_rows(out, current)
     database_rows(out, current, baseline, block)
-    statement_rows(out, current, statements, memberships.statements, database, block)
+    statement_rows(out, current, statement_ranking(current, baseline), memberships.statements,
+                   database, block)
     table_rows(out, current, baseline, memberships)
     if recommendations is not None:
         advice_rows(out, recommendations, memberships.recommendations)

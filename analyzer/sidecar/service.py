@@ -364,6 +364,7 @@ class Sidecar:
     async def _analysis_loop(self, state: TargetState, wanted: asyncio.Event) -> None:
         while True:
             await wanted.wait()
+            await asyncio.sleep(0.5)  # jobs that finish together make one pass
             wanted.clear()
             current = state.window.current()
             if current is None:
@@ -499,7 +500,7 @@ class Sidecar:
             if name in self.targets:
                 state = self.targets[name]
                 state.window.length = new.sidecar.window_length
-                state.window.step = new.sidecar.window_length / 8
+                state.window.step = new.sidecar.window_length / state.window.slots
                 state.memberships.resize(new.sidecar.metrics)
                 for group in new.sidecar.groups:
                     state.groups.setdefault(group.name, GroupStats())

@@ -32,6 +32,12 @@ from analyzer.snapshot import CollectorStatus, Snapshot, Target
 from collectors.database import DatabaseStats
 from collectors.statements import StatementsInfo, StatementStats
 
+HISTORY = ("statements", "statements_info", "tables", "indexes", "database", "sequences",
+           "bgwriter", "wal", "activity", "plans")
+"""Collectors whose older records a baseline needs (counters that rules turn into rates).
+The others (columns, settings, roles...) keep only their latest records, which is most of
+the memory a window would otherwise take."""
+
 ANCHORS = ("statements", "tables", "database")
 """The first of these with a baseline sets both snapshots' times: statement rates are the
 ones rules lean on most, so their window is exact and the others' is within one interval."""
@@ -55,8 +61,9 @@ def _stats_reset(records: list[Any], record: type[Any]) -> float | None:
 
 
 class Window:
-    def __init__(self, length: float, slots: int = 8) -> None:
+    def __init__(self, length: float, slots: int = 5) -> None:
         self.length = length
+        self.slots = slots
         self.step = length / slots
         self.history: dict[str, list[Entry]] = {}
         self.status: dict[str, CollectorStatus] = {}
@@ -115,6 +122,9 @@ class Window:
 
     def _append(self, name: str, entry: Entry) -> None:
         entries = self.history.setdefault(name, [])
+        if name not in HISTORY:
+            entries[:] = [entry]
+            return
         if len(entries) >= 2 and entries[-1].taken_at - entries[-2].taken_at < self.step:
             entries.pop()
         entries.append(entry)
