@@ -33,7 +33,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from analyzer import config as config_mod
 from analyzer.connection import first_line
 from analyzer.errors import PgsageError, ServerError
-from analyzer.pipeline import analyze, take_snapshot
+from analyzer.pipeline import analyze_live
 from analyzer.report import Report
 from analyzer.throwaway import DEFAULT_SETTINGS, ThrowawayServer, embedded_bin_dir
 
@@ -336,8 +336,7 @@ def run_demo(seconds: float, keep: bool, console: Console) -> Report:
         _run_workload(server.dsn(DATABASE), seconds, console)
         _wait_for_disconnect(server)
         with _step(console, "analyzing the shop database", "analyzed the shop database"):
-            snapshot = take_snapshot(server.dsn(DATABASE), config)
-            report = analyze(snapshot, config)
+            report = analyze_live(server.dsn(DATABASE), config)
         if keep:
             _explain_kept(server, console)
             kept = True
