@@ -151,13 +151,14 @@ def test_dead_tuples_stale_statistics_and_bloat(pg: PgDatabase) -> None:
         DELETE FROM purged WHERE id % 8 <> 0;  -- scattered: vacuum cannot truncate
     """)
 
-    def dead(table: str, at_least: int) -> bool:
-        return int(pg.fetch("SELECT n_dead_tup FROM pg_stat_user_tables "  # type: ignore[call-overload]
-                            f"WHERE relname = '{table}'")[0][0]) >= at_least
+    def dead_at_least(table: str, at_least: int) -> bool:
+        found = pg.fetch(f"SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = '{table}'")
+        return int(str(found[0][0])) >= at_least
 
-    wait_for(lambda: dead("purged", 35000))  # else VACUUM's count is overwritten by the DELETE's
+    # Wait for the DELETE's count, or it would overwrite the one VACUUM reports.
+    wait_for(lambda: dead_at_least("purged", 35000))
     pg.execute("VACUUM ANALYZE purged")
-    wait_for(lambda: dead("queue", 45000))
+    wait_for(lambda: dead_at_least("queue", 45000))
     config = rules_config(("MT010", "MT011", "MT014", "MT015"),
                           MT014={"min_bytes": 1024**2}, MT015={"min_bytes": 256 * 1024})
     report = run(pg.dsn, config)
