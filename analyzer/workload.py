@@ -754,8 +754,7 @@ def _build_into(workload: Workload, texts: Mapping[int, str], catalog: Catalog,
         try:
             statement = describe(queryid, text, catalog, (users or {}).get(queryid))
         except ParseError as exc:
-            reason = "truncated text" if _looks_truncated(text) else f"parse error: {exc}"
-            workload.failures[reason.split(":")[0]] += 1
+            workload.failures["incomplete text" if _cut_off(exc) else "parse error"] += 1
             workload.failed_queryids.append(queryid)
             continue
         except (Unsupported, RecursionError, KeyError, TypeError, ValueError) as exc:
@@ -767,6 +766,8 @@ def _build_into(workload: Workload, texts: Mapping[int, str], catalog: Catalog,
             cache[queryid] = statement
 
 
-def _looks_truncated(text: str) -> bool:
-    """pg_stat_statements cuts texts at track_activity_query_size bytes (1024 by default)."""
-    return len(text.encode()) in (1023, 1024, 2047, 2048, 4095, 4096) or len(text) >= 1000
+def _cut_off(error: ParseError) -> bool:
+    """A syntax error at the very end: the text stops mid-statement (cut by whoever
+    recorded it: pg_stat_activity at track_activity_query_size, a log line, a tool)."""
+    message = str(error.args[0]) if error.args else ""
+    return "at end of input" in message

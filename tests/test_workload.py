@@ -155,12 +155,12 @@ def test_the_regenerated_text_is_one_statement_even_for_hostile_literals() -> No
 
 
 def test_unparsable_statements_are_counted_by_reason_never_fatal() -> None:
-    truncated = "SELECT " + ", ".join(f"c{i}" for i in range(300))[:1017]
+    truncated = "SELECT a, b FROM orders WHERE id = $1 AND ("
     workload = build({1: "SELECT * FROM orders WHERE id = $1", 2: "SELEC nonsense",
                       3: truncated}, CATALOG)
     assert set(workload.statements) == {1}
     assert sorted(workload.failed_queryids) == [2, 3]
-    assert workload.failures["truncated text"] == 1
+    assert workload.failures == {"incomplete text": 1, "parse error": 1}
 
 
 def test_the_cache_parses_each_statement_once() -> None:
