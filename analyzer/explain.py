@@ -3,8 +3,10 @@
 Only a text that pglast parses to exactly one plain SELECT (no data-modifying CTE, no
 SELECT INTO, no locking clause) is planned, and what is sent is pglast's regeneration of
 that tree, over the extended protocol, which refuses a second statement. Parameters (`$1`
-in pg_stat_statements texts) are planned generically: `EXPLAIN (GENERIC_PLAN)` on 16+,
-`PREPARE` with `plan_cache_mode = force_generic_plan` before that. Never `ANALYZE`.
+in pg_stat_statements texts) are planned generically: `PREPARE` with `plan_cache_mode =
+force_generic_plan` (over the extended protocol, `$1` in an `EXPLAIN (GENERIC_PLAN)` text
+would be a bind parameter without a value, so GENERIC_PLAN, 16+, serves only texts without
+parameters). Never `ANALYZE`.
 """
 
 from __future__ import annotations
@@ -78,7 +80,10 @@ class Planner:
     def plan(self, statement: Statement) -> Plan:
         text = explainable_text(statement)
         try:
-            if self.generic_option:
+            # The extended protocol (the one-statement guard) makes `$1` in an EXPLAIN text
+            # a bind parameter that then has no value, so GENERIC_PLAN serves only texts
+            # without parameters; the others go through PREPARE, whose `$n` are its own.
+            if self.generic_option and not PARAM.search(text):
                 rows = self.session.fetch(f"EXPLAIN (GENERIC_PLAN, FORMAT JSON) {text}",
                                           single=True)
             else:

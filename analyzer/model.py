@@ -25,6 +25,7 @@ from collectors.hba import HbaRule
 from collectors.indexes import IndexStats
 from collectors.key_ranges import KeyRange
 from collectors.namespaces import Namespace
+from collectors.plans import PlanRecord
 from collectors.redact import redact
 from collectors.replication import PreparedXact, Replica, ReplicationSlot
 from collectors.roles import Role
@@ -182,6 +183,18 @@ class Model:
     @cached_property
     def key_ranges(self) -> list[KeyRange]:
         return self.snapshot.rows("key_ranges", KeyRange)
+
+    @cached_property
+    def plans(self) -> dict[int, PlanRecord]:
+        """Generic plans of the top statements by queryid (`analyzer.plans`); may be empty."""
+        return {p.queryid: p for p in self.snapshot.rows("plans", PlanRecord)}
+
+    @cached_property
+    def baseline_plans(self) -> dict[int, PlanRecord]:
+        """The baseline snapshot's plans by queryid (empty without a baseline or plans)."""
+        if self.baseline is None:
+            return {}
+        return {p.queryid: p for p in self.baseline.rows("plans", PlanRecord)}
 
     def collected(self, collector: str) -> bool:
         status = self.snapshot.status.get(collector)

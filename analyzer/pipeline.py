@@ -14,6 +14,7 @@ from analyzer.collect import collect
 from analyzer.config import Config
 from analyzer.connection import Session
 from analyzer.model import Model
+from analyzer.plans import add_plans
 from analyzer.report import Report, build
 from analyzer.snapshot import Snapshot
 
@@ -23,17 +24,17 @@ Waiter = Callable[[float], None]
 
 def take_snapshot(dsn: str | None, config: Config) -> Snapshot:
     with Session.open(dsn, config.limits) as session:
-        return collect(session)
+        return add_plans(session, collect(session))
 
 
 def take_window(dsn: str | None, config: Config, seconds: float,
                 wait: Waiter = time.sleep) -> tuple[Snapshot, Snapshot]:
     """Two snapshots `seconds` apart over one session: the baseline and the current one."""
     with Session.open(dsn, config.limits) as session:
-        first = collect(session)
+        first = add_plans(session, collect(session))
         wait(seconds)
         known = {s.queryid for s in first.data.get("statements", [])}
-        second = collect(session, known_query_texts=known)
+        second = add_plans(session, collect(session, known_query_texts=known), first)
     return first, second
 
 

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from analyzer import __version__
 from analyzer.errors import SnapshotFileError
 from collectors import REGISTRY
-from collectors.base import make_record
+from collectors.base import DERIVED, make_record
 
 FORMAT = "pgsage-snapshot"
 FORMAT_VERSION = 1
@@ -98,9 +98,10 @@ class Snapshot:
             data: dict[str, list[Any]] = {}
             for name, rows in doc["data"].items():
                 collector = REGISTRY.get(name)
-                if collector is None:
+                record = collector.record if collector is not None else DERIVED.get(name)
+                if record is None:
                     continue  # written by a newer pgsage: keep what we understand
-                data[name] = [make_record(collector.record, row) for row in rows]
+                data[name] = [make_record(record, row) for row in rows]
             return cls(
                 taken_at=float(doc["taken_at"]),
                 target=Target(**doc["target"]),

@@ -113,6 +113,23 @@ def register(cls: C) -> C:
     return cls
 
 
+DERIVED: dict[str, type[Any]] = {}
+"""Snapshot entries no catalog collector produces, by name -> record type.
+
+`collect()` runs only `REGISTRY`. An entry here is filled afterwards by the analyzer on the
+same session (the plan collector, `analyzer/plans.py`, EXPLAINs the top statements, which
+needs the workload model first), and it is still saved in and read back from snapshot
+files. Its status sits in the snapshot's `collectors` map like any collector's.
+"""
+
+
+def register_derived(name: str, record: type[Any]) -> None:
+    """Make `record` the type of the snapshot entry `name` (see `DERIVED`)."""
+    if name in REGISTRY:
+        raise ValueError(f"{name} is already a collector")
+    DERIVED[name] = record
+
+
 class SqlCollector:
     """The common case: one version-selected SQL file whose rows are the records."""
 

@@ -1,0 +1,184 @@
+"""The plan collector: generic EXPLAIN plans of the top statements, with a plan hash.
+
+It is not a catalog collector (see `collectors/plans.py`): it needs the workload model to
+decide what may be planned, so it runs after collection on the same safe session, through
+`analyzer.explain.Planner`. Only statements whose text parses to exactly one plain SELECT
+are planned, from pglast's regeneration of the text, as generic plans; nothing is executed.
+The result is added to the snapshot as the `plans` entry with its own collector status, so
+`pgsage snapshot` files carry plans and a later analysis can compare them.
+
+The plan hash covers a plan's shape (node types, join types and strategies, relations,
+indexes, scan direction), not costs or row estimates: statistics drift changes costs on
+every ANALYZE, while a changed shape is a different plan.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import psycopg
+
+from analyzer.connection import Session, first_line
+from analyzer.explain import NotExplainable, Plan, Planner
+from analyzer.model import Model
+from analyzer.snapshot import CollectorStatus, Snapshot
+from analyzer.workload import Statement
+from collectors.plans import NAME, PlanRecord
+
+log = logging.getLogger(__name__)
+
+Node = dict[str, Any]
+
+SHAPE_KEYS = ("Node Type", "Join Type", "Strategy", "Partial Mode", "Parent Relationship",
+              "Scan Direction", "Relation Name", "Schema", "Index Name", "Subplan Name",
+              "CTE Name", "Command")
+"""What a plan hash covers: everything that makes a plan a different plan, no numbers."""
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    top_n: int = 20
+    """Statements planned per snapshot, the largest by total (planning + execution) time."""
+    time_budget_s: float = 10.0
+    """Stop planning after this long; each EXPLAIN is bounded by statement_timeout too."""
+
+
+CATALOG_NAME = re.compile(r"^(pg_catalog\.|information_schema\.|pg_)", re.IGNORECASE)
+
+
+def catalog_only(statement: Statement | None) -> bool:
+    """A statement about the catalog only: monitoring tools, pgsage's own collection.
+
+    Its relations all resolve to none of the snapshot's tables and are named like system
+    catalogs and views (pg_*, information_schema.*). Such statements are not the
+    application's workload: they are neither planned nor judged by the query rules.
+    """
+    if statement is None:
+        return False
+    return not statement.tables and bool(statement.unresolved) and all(
+        CATALOG_NAME.match(name) for name in statement.unresolved)
+
+
+def walk(tree: Node) -> Iterator[tuple[Node, Node | None]]:
+    """Every node of a plan tree with its parent, parents first."""
+    stack: list[tuple[Node, Node | None]] = [(tree, None)]
+    while stack:
+        node, parent = stack.pop()
+        yield node, parent
+        stack.extend((child, node) for child in reversed(node.get("Plans", [])))
+
+
+def _shape(node: Node) -> list[Any]:
+    return [[node.get(k) for k in SHAPE_KEYS], [_shape(c) for c in node.get("Plans", [])]]
+
+
+def plan_hash(tree: Node) -> str:
+    """A short stable hash of the plan's shape (see `SHAPE_KEYS`)."""
+    text = json.dumps(_shape(tree), separators=(",", ":"), sort_keys=False)
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def record(queryid: int, plan: Plan) -> PlanRecord:
+    relations: list[str] = []
+    indexes: list[str] = []
+    for node, _ in walk(plan.tree):
+        if "Relation Name" in node:
+            schema = node.get("Schema")  # only in VERBOSE plans
+            name = f"{schema}.{node['Relation Name']}" if schema else str(node["Relation Name"])
+            if name not in relations:
+                relations.append(name)
+        if "Index Name" in node and node["Index Name"] not in indexes:
+            indexes.append(str(node["Index Name"]))
+    return PlanRecord(queryid=queryid, plan_hash=plan_hash(plan.tree),
+                      total_cost=plan.total_cost,
+                      startup_cost=float(plan.tree.get("Startup Cost", 0.0)),
+                      plan_rows=plan.rows, relations=tuple(relations), indexes=tuple(indexes),
+                      tree=plan.tree)
+
+
+def top_queryids(statements: pd.DataFrame, limit: int) -> list[int]:
+    """Queryids by total planning + execution time over the window, largest first."""
+    if statements.empty:
+        return []
+    frame = statements.assign(
+        _time=statements["total_exec_time"].fillna(0) + statements["total_plan_time"].fillna(0))
+    totals = frame.groupby("queryid")["_time"].sum().sort_values(ascending=False)
+    return [int(str(q)) for q, t in totals.items() if t > 0][:limit]
+
+
+def collect_plans(session: Session, model: Model,
+                  options: PlanOptions | None = None) -> tuple[list[PlanRecord], CollectorStatus]:
+    """Plan the top statements of `model` on `session`.
+
+    Statements that may not be planned (not a plain SELECT, truncated text) are passed over
+    for the next ones; statements the server refuses to plan (a privilege, a dropped
+    table, a timeout) are counted in the status reason, never fatal.
+    """
+    options = options or PlanOptions()
+    started = time.perf_counter()
+    workload = model.workload
+    ranked = top_queryids(model.statements, len(model.statements))
+    records: list[PlanRecord] = []
+    refused: dict[str, int] = {}
+    planner = Planner(session, model.version_num)
+    try:
+        for queryid in ranked:
+            if len(records) >= options.top_n:
+                break
+            if time.perf_counter() - started > options.time_budget_s:
+                refused["time budget spent"] = refused.get("time budget spent", 0) + 1
+                break
+            statement = workload.statements.get(queryid)
+            if statement is None or not statement.plain_select or catalog_only(statement):
+                continue
+            try:
+                plan = planner.plan(statement)
+            except NotExplainable as exc:
+                why = str(exc).split(":")[0][:80]
+                refused[why] = refused.get(why, 0) + 1
+                log.info("queryid %s not planned: %s", queryid, exc)
+                continue
+            records.append(record(queryid, plan))
+    finally:
+        planner.close()
+    reason: str | None = None
+    if refused:
+        reason = "not planned: " + ", ".join(f"{n} ({why})" for why, n in refused.items())
+    return records, CollectorStatus(ok=True, rows=len(records),
+                                    seconds=time.perf_counter() - started, reason=reason)
+
+
+def with_plans(snapshot: Snapshot, records: list[PlanRecord],
+               status: CollectorStatus) -> Snapshot:
+    """The snapshot with its `plans` entry (and that entry's status) set."""
+    return dataclasses.replace(snapshot, data={**snapshot.data, NAME: list(records)},
+                               status={**snapshot.status, NAME: status})
+
+
+def failed(snapshot: Snapshot, reason: str) -> Snapshot:
+    return dataclasses.replace(snapshot, status={**snapshot.status,
+                                                 NAME: CollectorStatus(ok=False, reason=reason)})
+
+
+def add_plans(session: Session, snapshot: Snapshot, baseline: Snapshot | None = None,
+              options: PlanOptions | None = None) -> Snapshot:
+    """The pipeline's plan step: `snapshot` with the plans of its top statements.
+
+    Statements are ranked over the window from `baseline` when given. A server that refuses
+    (a timeout, a privilege) gives a failed `plans` status; only a lost connection raises.
+    """
+    try:
+        records, status = collect_plans(session, Model(snapshot, baseline), options)
+    except (psycopg.Error, TimeoutError) as exc:
+        log.info("plan collector failed: %s", exc)
+        return failed(snapshot, first_line(str(exc)))
+    return with_plans(snapshot, records, status)
