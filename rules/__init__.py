@@ -8,6 +8,7 @@ from rules import (  # noqa: F401  (imported for registration)
     config,
     index,
     maintenance,
+    query,
     schema,
     security,
 )

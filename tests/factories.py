@@ -15,10 +15,12 @@ from analyzer.model import Model
 from analyzer.snapshot import CollectorStatus, Snapshot, Target
 from analyzer.sqlgen import ident
 from collectors.activity import Backend
+from collectors.columns import ColumnStats
 from collectors.constraints import Constraint
 from collectors.database import DatabaseStats
 from collectors.extensions import Extension
 from collectors.indexes import IndexStats
+from collectors.plans import PlanRecord
 from collectors.sequences import SequenceState
 from collectors.server import ServerInfo
 from collectors.settings import Setting
@@ -125,12 +127,48 @@ def make_extension(name: str = "pg_stat_statements", installed: str | None = "1.
                      schema="public" if installed else None, available=available)
 
 
-def make_statement(queryid: int, query: str, calls: int = 1) -> StatementStats:
+def make_statement(queryid: int, query: str, calls: int = 1, **fields: Any) -> StatementStats:
+    """A pg_stat_statements entry of user app; counters not given are zero."""
     zeros = {f.name: 0 for f in dataclasses.fields(StatementStats)
              if f.default is dataclasses.MISSING}
     zeros.update({"userid": 10, "username": "app", "dbid": 1, "toplevel": True,
                   "queryid": queryid, "calls": calls})
+    zeros.update(fields)
     return StatementStats(**zeros, query=query)
+
+
+def make_column(table: TableStats, name: str, type: str = "bigint", attnum: int = 1,
+                **fields: Any) -> ColumnStats:
+    """A NOT NULL column of `table` with statistics (8 bytes, all distinct, uncorrelated)."""
+    values: dict[str, Any] = {
+        "relid": table.relid, "schema": table.schema, "table": table.name, "name": name,
+        "attnum": attnum, "type": type, "not_null": True, "has_default": False,
+        "identity": None, "generated": None, "inherited": False, "null_frac": 0.0,
+        "avg_width": 8, "n_distinct": -1.0, "correlation": 0.0,
+        "most_common_vals": None, "most_common_freqs": None,
+    }
+    values.update(fields)
+    return ColumnStats(**values)
+
+
+def plan_node(node_type: str, rows: float = 1.0, cost: float = 10.0,
+              children: Iterable[dict[str, Any]] = (), **keys: Any) -> dict[str, Any]:
+    """One node of an EXPLAIN (FORMAT JSON) plan; `keys` use underscores for spaces
+    (Relation_Name="orders", Index_Name="orders_pkey", Filter="(status = $1)")."""
+    node: dict[str, Any] = {"Node Type": node_type, "Startup Cost": 0.0, "Total Cost": cost,
+                            "Plan Rows": rows, "Plan Width": 8}
+    node.update({k.replace("_", " "): v for k, v in keys.items()})
+    if children:
+        node["Plans"] = list(children)
+    return node
+
+
+def make_plan(queryid: int, tree: dict[str, Any]) -> PlanRecord:
+    """The plans collector's record of one statement's plan (hash computed from the tree)."""
+    from analyzer.explain import Plan
+    from analyzer.plans import record
+
+    return record(queryid, Plan(float(tree["Total Cost"]), float(tree["Plan Rows"]), tree))
 
 
 def make_backend(pid: int = 4242, query_id: int | None = None, state: str = "active"

@@ -1,0 +1,257 @@
+"""What the query, plan, partitioning, pooling and scaling rules share about statements.
+
+`model.statements` has one row per (user, database, toplevel, queryid); these rules judge a
+statement by its queryid, so counters are summed per queryid here. The workload's total
+time counts top-level entries only: with `pg_stat_statements.track = all`, a statement run
+inside a function is also inside its caller's time.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from analyzer.index_advisor import IndexChoice
+from analyzer.index_candidates import Candidate
+from analyzer.model import Model
+from analyzer.plans import catalog_only
+from analyzer.sqlgen import index_name
+from analyzer.workload import Statement, TableRef
+from collectors.indexes import IndexStats
+from collectors.statements import StatementStats
+from collectors.tables import TableStats
+
+JIT_COLUMNS = ("jit_generation_time", "jit_inlining_time", "jit_optimization_time",
+               "jit_emission_time")
+SUMMED = ("calls", "plans", "total_exec_time", "total_plan_time", "rows", "shared_blks_hit",
+          "shared_blks_read", "temp_blks_read", "temp_blks_written", "wal_bytes",
+          "jit_functions", *JIT_COLUMNS)
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """One statement's counters over the window, summed over users and nesting levels."""
+
+    queryid: int
+    calls: int
+    plans: int
+    exec_ms: float
+    plan_ms: float
+    rows: float
+    shared_hit: float
+    shared_read: float
+    temp_read: float
+    temp_written: float
+    wal_bytes: float
+    jit_functions: float
+    jit_ms: float
+    username: str | None
+    toplevel: bool
+
+    @property
+    def total_ms(self) -> float:
+        return self.exec_ms + self.plan_ms
+
+    @property
+    def mean_exec_ms(self) -> float:
+        return self.exec_ms / self.calls if self.calls else 0.0
+
+    @property
+    def mean_plan_ms(self) -> float:
+        return self.plan_ms / self.plans if self.plans else 0.0
+
+    @property
+    def rows_per_call(self) -> float:
+        return self.rows / self.calls if self.calls else 0.0
+
+    @property
+    def hit_ratio(self) -> float | None:
+        blocks = self.shared_hit + self.shared_read
+        return self.shared_hit / blocks if blocks else None
+
+
+_TOTALS: dict[int, tuple[weakref.ref[Model], dict[int, Totals]]] = {}
+"""totals() per live model: every rule of a family asks, and the aggregation costs."""
+
+
+def totals(model: Model) -> dict[int, Totals]:
+    """Counters per queryid over the model's window (statements with calls only)."""
+    key = id(model)
+    hit = _TOTALS.get(key)
+    if hit is not None and hit[0]() is model:
+        return hit[1]
+    found = _totals(model)
+    _TOTALS[key] = (weakref.ref(model, lambda _: _TOTALS.pop(key, None)), found)
+    return found
+
+
+def _totals(model: Model) -> dict[int, Totals]:
+    frame = model.statements
+    if frame.empty:
+        return {}
+    present = [c for c in SUMMED if c in frame.columns]
+    grouped = frame.fillna({c: 0 for c in present}).groupby("queryid")
+    sums = grouped[present].sum()
+    users = grouped["username"].first() if "username" in frame.columns else None
+    top = grouped["toplevel"].max() if "toplevel" in frame.columns else None
+    out: dict[int, Totals] = {}
+    for queryid, row in sums.iterrows():
+        qid = int(str(queryid))
+        calls = int(row.get("calls", 0))
+        if calls <= 0:
+            continue
+        user = users.get(queryid) if users is not None else None
+        out[qid] = Totals(
+            queryid=qid, calls=calls, plans=int(row.get("plans", 0)),
+            exec_ms=float(row.get("total_exec_time", 0.0)),
+            plan_ms=float(row.get("total_plan_time", 0.0)), rows=float(row.get("rows", 0)),
+            shared_hit=float(row.get("shared_blks_hit", 0)),
+            shared_read=float(row.get("shared_blks_read", 0)),
+            temp_read=float(row.get("temp_blks_read", 0)),
+            temp_written=float(row.get("temp_blks_written", 0)),
+            wal_bytes=float(row.get("wal_bytes", 0)),
+            jit_functions=float(row.get("jit_functions", 0)),
+            jit_ms=float(sum(row.get(c, 0.0) for c in JIT_COLUMNS)),
+            username=user if isinstance(user, str) else None,
+            toplevel=bool(top.get(queryid, True)) if top is not None else True,
+        )
+    return out
+
+
+def workload_ms(found: dict[int, Totals]) -> float:
+    """Planning + execution time of top-level statements over the window."""
+    return sum(t.total_ms for t in found.values() if t.toplevel)
+
+
+def block_size(model: Model) -> int:
+    return model.server.block_size if model.server else 8192
+
+
+def cumulative(model: Model, queryid: int) -> StatementStats | None:
+    """The snapshot's own row for a statement (the top-level one with most calls): for what
+    cannot be differenced over a window, such as stddev, min and max."""
+    rows = [s for s in model.snapshot.rows("statements", StatementStats) if s.queryid == queryid]
+    return max(rows, key=lambda s: (s.toplevel, s.calls)) if rows else None
+
+
+def squash(text: str) -> str:
+    """An expression compared loosely: no case, spaces, parentheses or double quotes."""
+    return "".join(ch for ch in text.lower() if ch not in ' ()"')
+
+
+def is_catalog_only(statement: Statement | None) -> bool:
+    """A statement about the catalog only (monitoring tools, pgsage's own collection)."""
+    return catalog_only(statement)
+
+
+def short(text: str | None, width: int = 110) -> str:
+    if text is None:
+        return "(text unknown)"
+    flat = re.sub(r"\s+", " ", text).strip()
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def table_rows(table: TableStats | None) -> float:
+    if table is None:
+        return 0.0
+    return max(table.reltuples, float(table.n_live_tup or 0), 0.0)
+
+
+def stats_table(model: Model, ref: TableRef) -> TableStats | None:
+    return model.tables.get(ref.relid)
+
+
+def leading_indexed(model: Model, relid: int, column: str) -> list[IndexStats]:
+    """Valid indexes whose first key is the plain column."""
+    return [ix for ix in model.indexes_by_table.get(relid, [])
+            if ix.is_valid and ix.columns and ix.columns[0] == column]
+
+
+def expression_indexed(model: Model, relid: int, expression: str) -> IndexStats | None:
+    """A valid index on the table with this expression as a key (compared without spaces,
+    parentheses and quotes, as `pg_get_expr` and pglast print them differently)."""
+    wanted = squash(expression)
+    for ix in model.indexes_by_table.get(relid, []):
+        if ix.is_valid and ix.expressions and wanted in squash(ix.expressions):
+            return ix
+    return None
+
+
+def advisor_choices_for(model: Model, queryid: int) -> list[IndexChoice]:
+    """The index advisor's chosen indexes (IX001) that serve this statement."""
+    return [c for c in model.index_plan.choices if queryid in c.queryids]
+
+
+def advisor_choice_on(model: Model, relid: int, expression: str | None = None,
+                      column: str | None = None, method: str | None = None
+                      ) -> IndexChoice | None:
+    """An IX001 choice on the table leading with this expression or column."""
+    for choice in model.index_plan.choices:
+        cand = choice.candidate
+        if cand.table.relid != relid or not cand.keys:
+            continue
+        if method is not None and cand.method != method:
+            continue
+        first = cand.keys[0]
+        if expression is not None and first.expression is not None \
+                and squash(first.expression) == squash(expression):
+            return choice
+        if column is not None and first.expression is None and first.column == column:
+            return choice
+    return None
+
+
+def statements_on(model: Model, relid: int) -> Iterator[Statement]:
+    for statement in model.workload.statements.values():
+        if any(t.relid == relid for t in statement.tables):
+            yield statement
+
+
+def queryid_list(queryids: Iterable[int]) -> list[str]:
+    return [str(q) for q in queryids]
+
+
+def statement_evidence(model: Model, t: Totals) -> dict[str, object]:
+    """The drill-down every statement finding carries: what was measured over the window."""
+    block = block_size(model)
+    row = cumulative(model, t.queryid)
+    out: dict[str, object] = {
+        "queryid": str(t.queryid), "calls": t.calls,
+        "total_exec_ms": round(t.exec_ms, 2), "mean_exec_ms": round(t.mean_exec_ms, 3),
+        "rows_per_call": round(t.rows_per_call, 2),
+        "cache_hit_ratio": round(t.hit_ratio, 4) if t.hit_ratio is not None else None,
+        "shared_blks_read": int(t.shared_read),
+        "temp_blks_written": int(t.temp_written),
+        "temp_bytes_written": int(t.temp_written * block),
+        "total_plan_ms": round(t.plan_ms, 2), "mean_plan_ms": round(t.mean_plan_ms, 3),
+        "wal_bytes": int(t.wal_bytes), "user": t.username,
+    }
+    if row is not None:
+        out["stddev_exec_ms_cumulative"] = round(row.stddev_exec_time, 3)
+        out["max_exec_ms_cumulative"] = round(row.max_exec_time, 3)
+    return out
+
+
+def expression_words(expression: str) -> list[str]:
+    """`lower(email)` -> ['lower', 'email']; `(created_at)::date` -> ['created_at', 'date']."""
+    return [w for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expression)][:4]
+
+
+def free_index_name(model: Model, candidate: Candidate) -> str:
+    """A name for a new index that no index of the snapshot has: the candidate's name, or
+    one built from its expressions' words, with a number appended if still taken."""
+    taken = {ix.name for ix in model.indexes if ix.schema == candidate.table.schema}
+    parts: list[str] = []
+    for key in candidate.keys:
+        parts.extend(expression_words(key.expression) if key.expression else [key.column or ""])
+    suffix = {"btree": "idx", "gin": "gin_idx", "brin": "brin_idx"}.get(candidate.method, "idx")
+    name = candidate.name()
+    if name in taken or any(k.expression for k in candidate.keys):
+        name = index_name(candidate.table.name, parts, suffix)
+    base, n = name, 1
+    while name in taken:
+        n += 1
+        name = index_name(candidate.table.name, [*parts, str(n)], suffix)
+    return name if name else base
