@@ -25,7 +25,7 @@ from analyzer.pipeline import take_snapshot, take_window
 from analyzer.render import Format, render
 from analyzer.report import Report
 from analyzer.snapshot import Snapshot
-from analyzer.units import parse_duration
+from analyzer.units import parse_duration, parse_size
 
 app = typer.Typer(
     name="pgsage",
@@ -175,6 +175,23 @@ def _host_flags(memory: str | None, cpus: int | None, storage: str | None,
     return flags
 
 
+DISK_RULE = "SC003"
+"""The rule that projects growth onto the disk size (`--disk-size`)."""
+
+
+def _disk_flags(disk_size: str | None) -> dict[str, Any]:
+    """`--disk-size` as the capacity rule's `disk_bytes` option."""
+    if disk_size is None:
+        return {}
+    try:
+        size = parse_size(disk_size)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--disk-size'") from None
+    if size <= 0:
+        raise typer.BadParameter("must be larger than zero", param_hint="'--disk-size'")
+    return {"rules": {"options": {DISK_RULE: {"disk_bytes": size}}}}
+
+
 @app.command()
 def analyze(
     dsn: Annotated[str | None, typer.Argument(
@@ -207,11 +224,16 @@ def analyze(
         "--rpo", metavar="<duration>",
         help="Recovery-point objective WAL archiving is measured against (default 1h).")]
     = None,
+    disk_size: Annotated[str | None, typer.Option(
+        "--disk-size", metavar="<size>",
+        help="Size of the data disk (e.g. 500GB): with a baseline, when growth fills it.")]
+    = None,
 ) -> None:
     """Take a snapshot of a database (or read one) and report what to do about it."""
     seconds = _interval(interval)
     threshold = _severity(fail_on)
     flags = config_mod.merge(_rule_flags(select, ignore), _host_flags(memory, cpus, storage, rpo))
+    flags = config_mod.merge(flags, _disk_flags(disk_size))
 
     def body() -> None:
         if snapshot is not None and (dsn or seconds):

@@ -49,6 +49,9 @@ class TableStats:
     last_seq_scan: float | None = None
     last_idx_scan: float | None = None
     n_tup_newpage_upd: int | None = None
+    partition_bound: str | None = None
+    """A partition's bound as pg_get_expr prints it: `FOR VALUES FROM (...) TO (...)`,
+    `FOR VALUES IN (...)`, `FOR VALUES WITH (modulus 4, remainder 0)` or `DEFAULT`."""
 
 
 @register

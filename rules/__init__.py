@@ -8,7 +8,10 @@ from rules import (  # noqa: F401  (imported for registration)
     config,
     index,
     maintenance,
+    partitioning,
+    pooling,
     query,
+    scaling,
     schema,
     security,
 )

@@ -11,6 +11,8 @@ SELECT c.oid::int8 AS relid, n.nspname::text AS schema, c.relname::text AS name,
          AS parent_relid,
        pt.partstrat::text AS partition_strategy,
        CASE WHEN pt.partrelid IS NOT NULL THEN pg_get_partkeydef(c.oid) END AS partition_key,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END
+         AS partition_bound,
        c.reloptions::text[] AS reloptions,
        CASE WHEN c.relkind IN ('r', 'm') THEN age(c.relfrozenxid) END::int8 AS frozenxid_age,
        CASE WHEN c.relkind IN ('r', 'm') THEN mxid_age(c.relminmxid) END::int8 AS minmxid_age,

@@ -1,0 +1,4 @@
+"""Scaling rules (SC): read replicas, memory for the working set, capacity, checkpoint
+pressure, sharding readiness and technology fit."""
+
+from rules.scaling import capacity, distribution, load  # noqa: F401  (imported for registration)
