@@ -25,10 +25,12 @@ from analyzer.index_candidates import (
     Candidate,
     CandidateOptions,
     CandidateSet,
+    IndexKey,
     TableFacts,
     generate,
 )
 from analyzer.model import Model
+from analyzer.plannable import plannable_variant
 from analyzer.whatif import HypoIndex, WhatIf, WhatIfError
 from analyzer.workload import Statement, TableRef, Workload
 from collectors.indexes import IndexStats
@@ -135,7 +137,7 @@ def calls_by_queryid(model: Model) -> dict[int, int]:
     if frame.empty:
         return {}
     sums = frame.groupby("queryid")["calls"].sum()
-    return {int(k): int(v) for k, v in sums.items()}
+    return {int(str(k)): int(v) for k, v in sums.items()}
 
 
 def rows_written(model: Model, relid: int) -> tuple[float, float]:
@@ -143,9 +145,9 @@ def rows_written(model: Model, relid: int) -> tuple[float, float]:
     table = model.tables.get(relid)
     if table is None:
         return 0.0, 0.0
-    ins = model.table_delta(relid, "n_tup_ins")
-    upd = model.table_delta(relid, "n_tup_upd")
-    hot = model.table_delta(relid, "n_tup_hot_upd")
+    ins = model.table_counter_over_window(relid, "n_tup_ins")
+    upd = model.table_counter_over_window(relid, "n_tup_upd")
+    hot = model.table_counter_over_window(relid, "n_tup_hot_upd")
     return ins + max(upd - hot, 0.0), hot
 
 
@@ -187,6 +189,48 @@ def redundant_after(candidate: Candidate, indexes: Iterable[IndexStats]) -> list
 
 
 # --- what-if search --------------------------------------------------------------------
+MAX_KEYS = 6
+"""Key columns an extended candidate may reach."""
+MAX_EXTEND_WIDTH = 64
+"""Widest column (average bytes, pg_stats) worth appending to an index's keys."""
+
+
+@dataclass(eq=False)
+class _Chosen:
+    candidate: Candidate
+    hypo: HypoIndex
+    benefit: float
+    penalty: float
+    written: float
+    lost: float
+
+
+@dataclass(frozen=True)
+class _Move:
+    """Add a candidate, or replace a chosen index by a candidate that extends it."""
+
+    candidate: Candidate
+    replaces: Candidate | None = None
+
+
+@dataclass
+class _Trial:
+    saving: float
+    """Calls-weighted cost saved over the statements the move can affect (may be < 0)."""
+    helped: list[StatementEffect]
+    helped_cost: float
+    size: int
+    """Bytes the move adds: the new index, less the one it replaces."""
+
+
+def referenced_columns(statement: Statement, table: TableRef) -> set[str] | None:
+    """Columns of a table the statement reads or compares; None when it reads `*`."""
+    if table in statement.select_star:
+        return None
+    cols = {u.column for u in statement.uses_of(table) if u.column}
+    return cols | statement.selected_columns.get(table, set())
+
+
 class _Search:
     def __init__(self, model: Model, workload: Workload, whatif: WhatIf,
                  options: AdvisorOptions, progress: Progress | None) -> None:
@@ -198,35 +242,148 @@ class _Search:
         self.deadline = time.monotonic() + options.time_limit_s
         self.calls = calls_by_queryid(model)
         self.current: dict[int, float] = {}
-        self.chosen: list[tuple[Candidate, HypoIndex]] = []
+        """Each statement's cost with the indexes chosen so far."""
+        self.using: dict[int, frozenset[str]] = {}
+        """The (hypothetical) index names each statement's current plan uses."""
+        self.planned: dict[int, Statement] = {}
+        """What is planned for each queryid: the statement, or its plannable variant."""
+        self.chosen: list[_Chosen] = []
 
     def out_of_time(self) -> bool:
         return time.monotonic() > self.deadline
 
-    def statements_on(self, table: TableRef, focus: set[int]) -> list[Statement]:
-        return [self.workload.statements[q] for q in focus
-                if q in self.current and table in self.workload.statements[q].tables]
+    def plan_base(self, statement: Statement) -> Plan:
+        """The plan without new indexes, through a plannable variant where needed."""
+        try:
+            plan = self.whatif.plan(statement)
+            self.planned[statement.queryid] = statement
+        except NotExplainable as first:
+            variant = plannable_variant(statement)
+            if variant is None:
+                raise
+            try:
+                plan = self.whatif.plan(variant)
+            except NotExplainable:
+                raise first from None
+            self.planned[statement.queryid] = variant
+        self.current[statement.queryid] = plan.total_cost
+        self.using[statement.queryid] = frozenset(plan.index_names())
+        return plan
 
-    def evaluate(self, candidate: Candidate, focus: set[int]) -> tuple[float, list[
-            StatementEffect], int]:
-        """Calls-weighted saving with the chosen indexes plus this one, and its size."""
-        statements = self.statements_on(candidate.table, focus)
-        with self.whatif.trying(candidate) as hypo:
-            plans = self.whatif.costs(statements)
-        effects = []
+    def affected(self, candidate: Candidate) -> list[Statement]:
+        """Statements whose plan the candidate can change: on its table, and reading its
+        leading column (an expression key: every statement on the table)."""
+        lead = candidate.keys[0]
+        out = []
+        for queryid, planned in self.planned.items():
+            statement = self.workload.statements[queryid]
+            if candidate.table not in statement.tables:
+                continue
+            if lead.column and not lead.expression:
+                cols = referenced_columns(statement, candidate.table)
+                if cols is not None and lead.column not in cols:
+                    continue
+            out.append(planned)
+        return out
+
+    def _find(self, candidate: Candidate) -> _Chosen | None:
+        return next((c for c in self.chosen if c.candidate == candidate), None)
+
+    def recreate(self, chosen: _Chosen) -> None:
+        """Create a chosen index again (HypoPG names it anew) and follow the rename."""
+        old_name = chosen.hypo.name
+        chosen.hypo = self.whatif.create(chosen.candidate)
+        for queryid, names in self.using.items():
+            if old_name in names:
+                self.using[queryid] = (names - {old_name}) | {chosen.hypo.name}
+
+    def trial(self, move: _Move) -> _Trial:
+        """Plan the affected statements with the move applied, then undo it."""
+        old = self._find(move.replaces) if move.replaces is not None else None
+        statements = self.affected(move.candidate)
+        if old is not None:
+            seen = {s.queryid for s in statements}
+            statements += [s for s in self.affected(old.candidate) if s.queryid not in seen]
+            self.whatif.drop(old.hypo)
+        try:
+            with self.whatif.trying(move.candidate) as hypo:
+                plans = self.whatif.costs(statements)
+        finally:
+            if old is not None:
+                self.recreate(old)
         saving = 0.0
+        helped: list[StatementEffect] = []
+        helped_cost = 0.0
         for st in statements:
             plan = plans.get(st.queryid)
-            if not isinstance(plan, Plan) or hypo.name not in plan.index_names():
+            if not isinstance(plan, Plan):
                 continue
             before = self.current[st.queryid]
-            if plan.total_cost >= before:
-                continue
             calls = self.calls.get(st.queryid, 0)
             saving += calls * (before - plan.total_cost)
-            effects.append(StatementEffect(st.queryid, calls, before, plan.total_cost,
-                                           st.text))
-        return saving, effects, hypo.size_bytes
+            if hypo.name in plan.index_names() and plan.total_cost < before:
+                helped.append(StatementEffect(st.queryid, calls, before, plan.total_cost,
+                                              self.workload.statements[st.queryid].text))
+                helped_cost += calls * before
+        size = hypo.size_bytes - (old.hypo.size_bytes if old is not None else 0)
+        return _Trial(saving, helped, helped_cost, size)
+
+    def apply(self, move: _Move, trial: _Trial, penalty: float, written: float,
+              lost: float) -> _Chosen:
+        old = self._find(move.replaces) if move.replaces is not None else None
+        benefit = trial.saving - penalty
+        if old is not None:
+            self.whatif.drop(old.hypo)
+            self.chosen.remove(old)
+            benefit += old.benefit
+        hypo = self.whatif.create(move.candidate)
+        chosen = _Chosen(move.candidate, hypo, benefit, penalty, written, lost)
+        self.chosen.append(chosen)
+        # The names HypoPG gave in the trial are gone: re-plan what the move affected.
+        for st in self.affected(move.candidate) + (
+                self.affected(old.candidate) if old is not None else []):
+            try:
+                plan = self.whatif.plan(st)
+            except NotExplainable:
+                continue
+            self.current[st.queryid] = plan.total_cost
+            self.using[st.queryid] = frozenset(plan.index_names())
+        return chosen
+
+    def unused(self) -> list[_Chosen]:
+        """Chosen indexes no statement's current plan uses any more (superseded)."""
+        used = set().union(*self.using.values()) if self.using else set()
+        return [c for c in self.chosen if c.hypo.name not in used]
+
+    def drop_chosen(self, chosen: _Chosen) -> None:
+        self.whatif.drop(chosen.hypo)
+        self.chosen.remove(chosen)
+
+    def extensions(self, chosen: _Chosen, facts: TableFacts) -> list[_Move]:
+        """The chosen index with one more key column (the Extend algorithm's move): each
+        column that a statement reading the index's leading column also reads."""
+        cand = chosen.candidate
+        if cand.method != "btree" or len(cand.keys) >= MAX_KEYS:
+            return []
+        have = {k.column for k in cand.keys if k.column and not k.expression}
+        columns: set[str] = set()
+        for st in self.affected(cand):
+            cols = referenced_columns(self.workload.statements[st.queryid], cand.table)
+            columns |= cols or set()
+        out = []
+        for col in sorted(columns - have):
+            if facts.width(col) > MAX_EXTEND_WIDTH or facts.type_of(col) in UNSORTABLE:
+                continue
+            out.append(_Move(Candidate(cand.table, (*cand.keys, IndexKey(col)),
+                                       include=tuple(c for c in cand.include if c != col),
+                                       predicate=cand.predicate, origin="extended"),
+                             replaces=cand))
+        return out
+
+
+UNSORTABLE = {"json", "xml", "point", "polygon", "box", "circle", "line", "lseg", "path",
+              "tsvector", "tsquery"}
+"""Types without a btree operator class."""
 
 
 def _score(net: float, size: int) -> float:
@@ -235,6 +392,8 @@ def _score(net: float, size: int) -> float:
 
 def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whatif: WhatIf,
                        options: AdvisorOptions, progress: Progress | None = None) -> IndexPlan:
+    """Lazy greedy by net benefit per byte over the candidates and, once an index is chosen,
+    over its extensions by one key column (Schlosser et al.'s Extend), within the budget."""
     started = time.monotonic()
     plan = IndexPlan(method="hypopg", parse_failures=workload.failures.copy())
     facts = table_facts(model)
@@ -245,14 +404,11 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
         if search.out_of_time():
             plan.stopped_by = "time limit"
             break
-        st = workload.statements[queryid]
         try:
-            base = whatif.plan(st)
+            plan.plans_before[queryid] = search.plan_base(workload.statements[queryid])
         except NotExplainable as exc:
             plan.skipped_statements[queryid] = str(exc)
             continue
-        search.current[queryid] = base.total_cost
-        plan.plans_before[queryid] = base
         if progress:
             progress("planning statements", (i + 1) / max(len(focus), 1) * 0.2)
     considered = set(search.current)
@@ -261,8 +417,29 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
     candidates: CandidateSet = generate(workload, facts, considered, CandidateOptions())
     plan.already_indexed = [(c.label(), name) for c, name in candidates.already_indexed.items()]
     plan.candidates_considered = len(candidates.candidates)
-    heap: list[tuple[float, int, Candidate, float, list[StatementEffect], int]] = []
+    heap: list[tuple[float, int, _Move]] = []
     counter = itertools.count()
+
+    def penalty_of(move: _Move) -> tuple[float, float, float]:
+        penalty, written, lost = write_overhead(model, workload, move.candidate, options)
+        if move.replaces is not None:
+            penalty -= write_overhead(model, workload, move.replaces, options)[0]
+        return penalty, written, lost
+
+    def push(move: _Move) -> _Trial | None:
+        try:
+            trial = search.trial(move)
+        except WhatIfError as exc:
+            plan.rejected.append((move.candidate.label(), f"HypoPG cannot simulate it: {exc}"))
+            return None
+        if not trial.helped:
+            if move.replaces is None:
+                plan.rejected.append((move.candidate.label(), "the planner does not use it"))
+            return None
+        net = trial.saving - penalty_of(move)[0]
+        heapq.heappush(heap, (-_score(net, trial.size), next(counter), move))
+        return trial
+
     pool = list(candidates.candidates)
     for i, candidate in enumerate(pool):
         if search.out_of_time():
@@ -273,70 +450,104 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
             plan.rejected.append((candidate.label(),
                                   f"needs extension {candidate.needs_extension}"))
             continue
-        try:
-            saving, effects, size = search.evaluate(candidate, considered)
-        except WhatIfError as exc:
-            plan.rejected.append((candidate.label(), f"HypoPG cannot simulate it: {exc}"))
-            continue
-        penalty, _, _ = write_overhead(model, workload, candidate, options)
-        if not effects:
-            plan.rejected.append((candidate.label(), "the planner does not use it"))
-            continue
-        heapq.heappush(heap, (-_score(saving - penalty, size), next(counter), candidate,
-                              saving, effects, size))
+        push(_Move(candidate))
         if progress:
             progress("costing candidates", 0.2 + 0.6 * (i + 1) / max(len(pool), 1))
     budget = options.budget_bytes
     used = 0
-    while heap and len(search.chosen) < options.max_new:
+    explored: set[Candidate] = set()
+    while heap:
         if search.out_of_time():
             plan.stopped_by = "time limit"
             break
-        _, _, candidate, saving, effects, size = heapq.heappop(heap)
-        if any(c == candidate for c, _ in search.chosen):
+        _, _, move = heapq.heappop(heap)
+        if search._find(move.candidate) is not None:
+            continue
+        if move.replaces is not None and search._find(move.replaces) is None:
+            continue  # the index it extends was itself replaced or dropped
+        if move.replaces is None and len(search.chosen) >= options.max_new:
+            plan.stopped_by = plan.stopped_by or f"--max-new {options.max_new}"
             continue
         try:
-            saving, effects, size = search.evaluate(candidate, considered)
+            trial = search.trial(move)
         except WhatIfError:
             continue
-        penalty, written, lost = write_overhead(model, workload, candidate, options)
-        net = saving - penalty
-        helped_cost = sum(e.calls * e.cost_before for e in effects)
-        if heap and _score(net, size) < -heap[0][0]:
-            heapq.heappush(heap, (-_score(net, size), next(counter), candidate, saving,
-                                  effects, size))
+        penalty, written, lost = penalty_of(move)
+        net = trial.saving - penalty
+        if heap and _score(net, trial.size) < -heap[0][0]:
+            heapq.heappush(heap, (-_score(net, trial.size), next(counter), move))
             continue
-        if not effects or net <= 0:
-            plan.rejected.append((candidate.label(), "write overhead exceeds the saving"
-                                  if effects else "no longer helps once better picks exist"))
+        label = move.candidate.label()
+        if not trial.helped or net <= 0:
+            if move.replaces is None:
+                plan.rejected.append((label, "write overhead exceeds the saving"
+                                      if trial.helped else
+                                      "no longer helps once better picks exist"))
             continue
-        if helped_cost <= 0 or saving / helped_cost < options.min_improvement:
-            plan.rejected.append((candidate.label(),
-                                  f"improves its statements by less than "
-                                  f"{options.min_improvement:.0%}"))
+        if trial.helped_cost <= 0 or trial.saving / trial.helped_cost < options.min_improvement:
+            if move.replaces is None:
+                plan.rejected.append((label, f"improves its statements by less than "
+                                      f"{options.min_improvement:.0%}"))
             continue
-        if budget is not None and used + size > budget:
-            plan.rejected.append((candidate.label(), "does not fit the storage budget"))
+        if budget is not None and used + trial.size > budget:
+            if move.replaces is None:
+                plan.rejected.append((label, "does not fit the storage budget"))
             continue
-        hypo = whatif.create(candidate)
-        search.chosen.append((candidate, hypo))
-        used += size
-        for e in effects:
-            search.current[e.queryid] = e.cost_after
-        plan.choices.append(IndexChoice(
-            candidate=candidate, name=candidate.name(), size_bytes=size, effects=effects,
-            benefit=net, write_overhead=penalty, rows_written=written, hot_updates_lost=lost,
-            replaces=redundant_after(candidate, facts[candidate.table.relid].indexes)))
+        chosen = search.apply(move, trial, penalty, written, lost)
+        used += trial.size
+        for gone in search.unused():
+            search.drop_chosen(gone)
+            used -= gone.hypo.size_bytes
+            plan.rejected.append((gone.candidate.label(), "superseded by later picks"))
+        if chosen in search.chosen and chosen.candidate not in explored:
+            explored.add(chosen.candidate)
+            for extension in search.extensions(chosen, facts[chosen.candidate.table.relid]):
+                if search.out_of_time():
+                    break
+                push(extension)
         if progress:
-            progress(f"chose {len(plan.choices)} index(es)", 0.8)
-    if heap and len(search.chosen) >= options.max_new:
-        plan.stopped_by = plan.stopped_by or f"--max-new {options.max_new}"
+            progress(f"chose {len(search.chosen)} index(es)", 0.8)
+    plan.choices = _final_choices(search, plan, facts)
     whatif.reset()
     plan.explains = whatif.explains
     plan.elapsed_s = time.monotonic() - started
     if progress:
         progress("done", 1.0)
     return plan
+
+
+def _final_choices(search: _Search, plan: IndexPlan,
+                   facts: dict[int, TableFacts]) -> list[IndexChoice]:
+    """Each chosen index with the statements whose final plan uses it: cost with every
+    chosen index, against the cost with all of them but this one (its own contribution)."""
+    out = []
+    for chosen in list(search.chosen):
+        users = [search.planned[q] for q, names in search.using.items()
+                 if chosen.hypo.name in names]
+        effects = []
+        search.whatif.drop(chosen.hypo)
+        try:
+            without = search.whatif.costs(users)
+        finally:
+            search.recreate(chosen)
+        for st in users:
+            before = without.get(st.queryid)
+            cost_before = before.total_cost if isinstance(before, Plan) else \
+                plan.plans_before[st.queryid].total_cost
+            after = search.current[st.queryid]
+            if cost_before > after:
+                effects.append(StatementEffect(st.queryid, search.calls.get(st.queryid, 0),
+                                               cost_before, after,
+                                               search.workload.statements[st.queryid].text))
+        out.append(IndexChoice(
+            candidate=chosen.candidate, name=chosen.candidate.name(),
+            size_bytes=chosen.hypo.size_bytes, effects=effects, benefit=chosen.benefit,
+            write_overhead=chosen.penalty, rows_written=chosen.written,
+            hot_updates_lost=chosen.lost,
+            replaces=redundant_after(chosen.candidate,
+                                     facts[chosen.candidate.table.relid].indexes)))
+    out.sort(key=lambda c: -c.benefit)
+    return out
 
 
 # --- estimate model --------------------------------------------------------------------

@@ -12,6 +12,7 @@ append-only tables filtered by a range on a physically ordered column.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +23,7 @@ from collectors.indexes import IndexStats
 from collectors.tables import TableStats
 
 MAX_IDENTIFIER = 63
+PARAM = re.compile(r"\$\d")
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -81,7 +83,7 @@ class Candidate:
         suffix = {"btree": "idx", "gin": "gin_idx", "brin": "brin_idx"}.get(self.method, "idx")
         if self.predicate:
             suffix = "part_" + suffix
-        base = "_".join(parts + [suffix])
+        base = "_".join([*parts, suffix])
         if len(base.encode()) <= MAX_IDENTIFIER:
             return base
         digest = hashlib.sha1(self.label().encode()).hexdigest()[:8]
@@ -161,7 +163,7 @@ def _eq_uses(uses: Iterable[ColumnUse]) -> list[ColumnUse]:
 
 
 def _key(use: ColumnUse, desc: bool = False) -> IndexKey:
-    return IndexKey(use.column if not use.expression else use.column, use.expression, desc)
+    return IndexKey(use.column, use.expression, desc)
 
 
 def _dedupe(keys: Iterable[IndexKey]) -> tuple[IndexKey, ...]:
@@ -178,7 +180,10 @@ def _dedupe(keys: Iterable[IndexKey]) -> tuple[IndexKey, ...]:
 def statement_candidates(statement: Statement, table: TableRef, facts: TableFacts,
                          options: CandidateOptions) -> Iterator[Candidate]:
     """Every candidate one statement suggests for one of its tables."""
-    uses = statement.uses_of(table)
+    # An expression over a parameter (`substring(phone FROM $1 FOR $2)`, from a normalized
+    # text) cannot be an index key: the constant it stands for is unknown.
+    uses = [u for u in statement.uses_of(table)
+            if not (u.expression and PARAM.search(u.expression))]
     eq = sorted(_eq_uses(uses), key=lambda u: -facts.distinct(u.column or ""))
     ranges = [u for u in uses if u.use in (Use.RANGE, Use.LIKE_PREFIX) and not u.in_or]
     nulls = [u for u in uses if u.use in (Use.NULL, Use.NOT_NULL) and u.expression is None
@@ -218,7 +223,11 @@ def _covering(statement: Statement, table: TableRef, facts: TableFacts,
     if not keys or table in statement.select_star or table not in statement.selected_columns:
         return
     key_cols = {k.column for k in keys}
-    extra = sorted(c for c in statement.selected_columns[table] if c not in key_cols)
+    # Everything the statement reads from the table, filters included: an index-only scan
+    # needs them all.
+    read = statement.selected_columns[table] | {
+        u.column for u in statement.uses_of(table) if u.column and not u.expression}
+    extra = sorted(c for c in read if c not in key_cols)
     if not extra or len(extra) > options.max_include_columns:
         return
     if any(facts.width(c) > options.max_include_width for c in extra):
@@ -238,10 +247,10 @@ def _gin(uses: Iterable[ColumnUse], table: TableRef, facts: TableFacts) -> Itera
         elif use.use is Use.FULLTEXT and use.expression and "to_tsvector" in use.expression:
             yield Candidate(table, (IndexKey(use.column, use.expression),), method="gin",
                             origin="gin")
-        elif use.use is Use.FULLTEXT and use.column and not use.expression and \
-                facts.type_of(use.column) == "tsvector":
-            yield Candidate(table, (IndexKey(use.column),), method="gin", origin="gin")
-        elif use.use is Use.ARRAY and use.column and facts.type_of(use.column).endswith("[]"):
+        elif use.column and (
+                (use.use is Use.FULLTEXT and not use.expression
+                 and facts.type_of(use.column) == "tsvector")
+                or (use.use is Use.ARRAY and facts.type_of(use.column).endswith("[]"))):
             yield Candidate(table, (IndexKey(use.column),), method="gin", origin="gin")
         elif use.use in (Use.LIKE_INFIX, Use.LIKE_PARAM) and use.column and \
                 not use.expression and _is_text(facts.type_of(use.column)):
