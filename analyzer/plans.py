@@ -125,10 +125,16 @@ def collect_plans(session: Session, model: Model,
     """
     options = options or PlanOptions()
     started = time.perf_counter()
+    if not model.collected("statements"):
+        return [], CollectorStatus(ok=False, reason="nothing to plan: pg_stat_statements was "
+                                   "not collected (" + (model.skipped_reason("statements")
+                                                        or "?") + ")")
     workload = model.workload
     ranked = top_queryids(model.statements, len(model.statements))
     records: list[PlanRecord] = []
     refused: dict[str, int] = {}
+    if not ranked:
+        return [], CollectorStatus(ok=True, rows=0, seconds=time.perf_counter() - started)
     planner = Planner(session, model.version_num)
     try:
         for queryid in ranked:
