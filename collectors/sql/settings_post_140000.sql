@@ -16,10 +16,18 @@ SELECT name, setting, unit, vartype, context, source, boot_val, reset_val, pendi
                     'Reporting and Logging / When to Log',
                     'Statistics / Cumulative Query and Index Statistics',
                     'Query Tuning / Planner Cost Constants',
-                    'Client Connection Defaults / Statement Behavior')
+                    'Client Connection Defaults / Statement Behavior',
+                    -- PostgreSQL 18 moved some of the above into new categories:
+                    'Resource Usage / I/O',
+                    'Resource Usage / Worker Processes',
+                    'Connections and Authentication / TCP Settings',
+                    'Vacuuming / Freezing',
+                    'Vacuuming / Automatic Vacuuming')
     OR name LIKE 'pg\_stat\_statements.%'
     OR name LIKE 'auto\_explain.%'
     OR name LIKE 'track\_%'
+    OR name LIKE 'autovacuum%'
+    OR name LIKE 'vacuum\_%'
     OR name IN ('shared_preload_libraries', 'session_preload_libraries', 'jit',
                 'jit_above_cost', 'server_version_num',
                 'data_checksums', 'block_size', 'wal_segment_size', 'fsync',
