@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from collectors.base import SqlCollector, register
+from collectors.base import CollectorRun, Query, Row, ServerContext, records, register, sql_file
 
 MAX_MCV = 20
-"""How many most-common values (and frequencies) are kept per column."""
+"""Most-common values (and frequencies) are read only for columns with at most this many
+distinct values (where they can list every value), and at most this many are kept."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,12 +41,35 @@ class ColumnStats:
     """Positive: distinct values; negative: minus the fraction of rows that are distinct."""
     correlation: float | None = None
     most_common_vals: tuple[str, ...] | None = None
-    """Up to 20 most common values in their text form."""
+    """The most common values in their text form, only for columns with at most 20 distinct
+    values (what the LIST partitioning advice needs); None elsewhere, since turning pg_stats'
+    anyarray into text is the costly part of reading it."""
     most_common_freqs: tuple[float, ...] | None = None
 
 
+TABLE_OIDS_SQL = """
+SELECT c.oid::int8 AS oid
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'm')
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'
+ ORDER BY c.oid"""
+
+BATCH = 2000
+"""Tables per statement: reading pg_stats costs about as much per column as any statement
+may take for a few thousand tables on a loaded server, so a big catalog is read in batches."""
+
+
 @register
-class ColumnsCollector(SqlCollector):
+class ColumnsCollector:
     name: ClassVar[str] = "columns"
     record = ColumnStats
     description: ClassVar[str] = "pg_attribute + pg_stats: types, nullability, planner statistics"
+
+    def run(self, ctx: ServerContext) -> CollectorRun:
+        relids = [r["oid"] for r in (yield Query(TABLE_OIDS_SQL))]
+        sql = sql_file(self.name, ctx.server_version_num)
+        rows: list[Row] = []
+        for start in range(0, len(relids), BATCH):
+            rows.extend((yield Query(sql, {"relids": relids[start:start + BATCH]})))
+        return records(ColumnStats, rows)

@@ -5,7 +5,42 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from collectors.base import SqlCollector, register
+from collectors.base import (
+    CollectorRun,
+    Query,
+    Row,
+    ServerContext,
+    make_record,
+    register,
+    sql_file,
+)
+
+USER_SCHEMAS = """n.nspname NOT IN ('pg_catalog', 'information_schema')
+   AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'"""
+
+KEY_COLUMNS_SQL = f"""
+-- Names of the columns user indexes key on, to name indkey entries without a subquery per index.
+SELECT a.attrelid::int8 AS relid, a.attnum::int AS attnum, a.attname::text AS name
+  FROM pg_attribute a
+ WHERE a.attnum > 0
+   AND a.attrelid IN (SELECT i.indrelid FROM pg_index i
+                        JOIN pg_class t ON t.oid = i.indrelid
+                        JOIN pg_namespace n ON n.oid = t.relnamespace
+                       WHERE {USER_SCHEMAS})"""
+
+INDEX_OIDS_SQL = f"""
+SELECT i.indexrelid::int8 AS oid
+  FROM pg_index i
+  JOIN pg_class t ON t.oid = i.indrelid
+  JOIN pg_namespace n ON n.oid = t.relnamespace
+ WHERE {USER_SCHEMAS}
+ ORDER BY i.indexrelid"""
+
+BATCH = 2000
+"""Indexes per statement: each batch opens this many relations (size, definition)."""
+
+OPCLASSES_SQL = "SELECT oc.oid::int8 AS oid, oc.opcname::text AS name FROM pg_opclass oc"
+"""A few hundred rows: operator class names by oid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +78,35 @@ class IndexStats:
 
 
 @register
-class IndexesCollector(SqlCollector):
+class IndexesCollector:
+    """One row per index, then the key column and operator class names mapped client-side.
+
+    Index rows come in batches of `BATCH` (each statement well under statement_timeout).
+    Per-index ARRAY(SELECT ...) subqueries over pg_attribute and pg_opclass cost about 3 s
+    on 20,000 indexes; two set-based reads and a dictionary lookup cost a few milliseconds.
+    """
+
     name: ClassVar[str] = "indexes"
     record = IndexStats
     description: ClassVar[str] = "pg_stat_user_indexes + pg_index: definition, flags, size, scans"
+
+    def run(self, ctx: ServerContext) -> CollectorRun:
+        oids = [r["oid"] for r in (yield Query(INDEX_OIDS_SQL))]
+        if not oids:
+            return []
+        sql = sql_file(self.name, ctx.server_version_num)
+        rows: list[Row] = []
+        for start in range(0, len(oids), BATCH):
+            rows.extend((yield Query(sql, {"oids": oids[start:start + BATCH]})))
+        names = {(r["relid"], r["attnum"]): r["name"] for r in (yield Query(KEY_COLUMNS_SQL))}
+        opclasses = {r["oid"]: r["name"] for r in (yield Query(OPCLASSES_SQL))}
+        out: list[IndexStats] = []
+        for row in rows:
+            relid = row["relid"]
+            out.append(make_record(IndexStats, {
+                **row,
+                "columns": tuple(names.get((relid, k)) if k > 0 else None
+                                 for k in row["keys"] or ()),
+                "opclasses": tuple(opclasses.get(o, str(o)) for o in row["opclass_oids"] or ()),
+            }))
+        return out

@@ -642,14 +642,17 @@ def test_columns_carry_planner_statistics(pg: PgDatabase) -> None:
     assert by(columns, table="items", name="id").correlation == 1.0
 
 
-def test_columns_keep_twenty_most_common_values_and_frequencies(pg: PgDatabase) -> None:
+def test_columns_keep_most_common_values_only_where_they_list_every_value(
+        pg: PgDatabase) -> None:
     seed(pg, ITEMS)
-    tag = by(snapshot(pg.dsn).rows("columns", ColumnStats), table="items", name="tag")
-    assert tag.n_distinct == 30.0
-    assert tag.most_common_vals is not None and tag.most_common_freqs is not None
-    assert len(tag.most_common_vals) == len(tag.most_common_freqs) == 20
-    assert set(tag.most_common_vals) <= {f"tag{i}" for i in range(30)}
-    assert all(abs(f - 1 / 30) < 1e-6 for f in tag.most_common_freqs)
+    columns = snapshot(pg.dsn).rows("columns", ColumnStats)
+    tag = by(columns, table="items", name="tag")
+    assert tag.n_distinct == 30.0  # more than 20 values: no rule reads them, none read
+    assert (tag.most_common_vals, tag.most_common_freqs) == (None, None)
+    note = by(columns, table="items", name="note")
+    assert note.most_common_vals is not None and note.most_common_freqs is not None
+    assert len(note.most_common_vals) == len(note.most_common_freqs) == len(TRICKY)
+    assert all(abs(f - 1 / 6) < 1e-6 for f in note.most_common_freqs)
 
 
 def test_columns_return_most_common_values_exactly_as_stored(pg: PgDatabase) -> None:
