@@ -548,14 +548,13 @@ def test_a_config_file_selects_and_ignores_rules(seeded: Seeded, tmp_path: Path)
 def test_a_config_file_sets_rule_options(seeded: Seeded, tmp_path: Path) -> None:
     from rules import REGISTRY
 
-    with_options = [r for r in REGISTRY.values() if r.default_options()]
-    if not with_options:
-        pytest.skip("no rule has options yet")
-    rule = with_options[0]
-    key, value = next(iter(rule.default_options().items()))
-    toml_value = json.dumps(value) if not isinstance(value, bool) else str(value).lower()
+    options = [(r.code, k, v) for r in REGISTRY.values() for k, v in r.default_options().items()
+               if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not options:
+        pytest.skip("no rule has a numeric option yet")
+    code, key, value = options[0]
     config = tmp_path / "pgsage.toml"
-    config.write_text(f"[rules.options.{rule.code}]\n{key} = {toml_value}\n")
+    config.write_text(f"[rules.options.{code}]\n{key} = {value!r}\n")
     run = pgsage("analyze", "--snapshot", seeded.snapshot, "-c", config, "-f", "json")
     assert run.code == 0, run.err
 

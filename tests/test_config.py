@@ -6,6 +6,7 @@ shows the same behaviour through the command line.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -86,15 +87,21 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
 
 
 def test_an_option_of_a_rule_is_validated_and_kept(tmp_path: Path) -> None:
-    with_options = [r for r in REGISTRY.values() if r.default_options()]
-    if not with_options:
-        pytest.skip("no rule has options yet")
-    rule = with_options[0]
-    key, default = next(iter(rule.default_options().items()))
-    value = repr(default).lower() if isinstance(default, bool) else repr(default)
-    value = value.replace("'", '"')
-    config = load(toml(tmp_path, f"[rules.options.{rule.code}]\n{key} = {value}\n"), env={})
-    assert config.rules.options[rule.code] == {key: default}
+    numeric = [(r.code, k, v) for r in REGISTRY.values() for k, v in r.default_options().items()
+               if isinstance(v, int | float) and not isinstance(v, bool)]
+    if not numeric:
+        pytest.skip("no rule has a numeric option yet")
+    code, key, default = numeric[0]
+    config = load(toml(tmp_path, f"[rules.options.{code}]\n{key} = {default!r}\n"), env={})
+    assert config.rules.options[code] == {key: default}
+
+
+def test_the_readme_configuration_example_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    example = re.search(r"```toml\n(.*?)```", readme, re.DOTALL)
+    assert example, "README.md has no TOML example"
+    config = load(toml(tmp_path, example.group(1)), env={})
+    assert config.rules.ignore == ("IX004",)
 
 
 def test_an_option_of_the_wrong_type_names_its_key(tmp_path: Path) -> None:
