@@ -20,8 +20,9 @@ from analyzer import __version__
 from analyzer import config as config_mod
 from analyzer.errors import PgsageError, UsageError
 from analyzer.findings import Severity
+from analyzer.index_advisor import AdvisorOptions
 from analyzer.pipeline import analyze as run_rules
-from analyzer.pipeline import take_snapshot, take_window
+from analyzer.pipeline import analyze_live, indexes_live, take_snapshot
 from analyzer.render import Format, render
 from analyzer.report import Report
 from analyzer.snapshot import Snapshot
@@ -114,6 +115,24 @@ def _wait_with_progress(seconds: float) -> None:
         while (left := end - time.monotonic()) > 0:
             time.sleep(min(0.25, left))
             progress.update(task, completed=seconds - max(left - 0.25, 0))
+
+
+def _advisor_progress() -> Callable[[str, float], None] | None:
+    """A progress line on stderr while the index advisor plans (only on a terminal)."""
+    if not err.is_terminal:
+        return None
+    progress = Progress(TextColumn("index advisor: {task.description}"), BarColumn(),
+                        console=err, transient=True)
+    task = progress.add_task("starting", total=1.0)
+
+    def update(phase: str, done: float) -> None:
+        if not progress.live.is_started:
+            progress.start()
+        progress.update(task, description=phase, completed=done)
+        if done >= 1.0:
+            progress.stop()
+
+    return update
 
 
 def emit(report: Report, fmt: Format, output: Path | None, fail_on: Severity | None) -> None:
@@ -244,13 +263,61 @@ def analyze(
         older = Snapshot.load(baseline) if baseline else None
         if snapshot is not None:
             current = Snapshot.load(snapshot)
-        elif seconds:
-            older, current = take_window(dsn, cfg, seconds, _wait_with_progress)
+            if older is not None and older.taken_at >= current.taken_at:
+                raise UsageError("the baseline snapshot is not older than the current one")
+            report = run_rules(current, cfg, older)
         else:
-            current = take_snapshot(dsn, cfg)
-        if older is not None and older.taken_at >= current.taken_at:
-            raise UsageError("the baseline snapshot is not older than the current one")
-        emit(run_rules(current, cfg, older), fmt, output, threshold)
+            report = analyze_live(dsn, cfg, seconds, _wait_with_progress, baseline=older,
+                                  progress=_advisor_progress())
+        emit(report, fmt, output, threshold)
+
+    guarded(body)
+
+
+def _budget(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--budget'") from None
+
+
+@app.command()
+def indexes(
+    dsn: Annotated[str | None, typer.Argument(help="libpq DSN or URI.", show_default=False)]
+    = None,
+    budget: Annotated[str | None, typer.Option(
+        "--budget", metavar="<size>", help="Storage for new indexes, e.g. 500MB, 2GB "
+                                           "(default: no limit).")] = None,
+    max_new: Annotated[int, typer.Option("--max-new", min=0, max=1000,
+                                         help="At most this many new indexes.")] = 10,
+    min_improvement: Annotated[float, typer.Option(
+        "--min-improvement", min=0.0, max=1.0,
+        help="A new index must cut its statements' cost by at least this fraction.")] = 0.10,
+    time_limit: Annotated[str, typer.Option(
+        "--time-limit", metavar="<duration>", help="Stop the search after this long.")] = "60s",
+    explain: Annotated[int | None, typer.Option(
+        "--explain", metavar="<queryid>",
+        help="Show the plans of one statement before and after the new indexes.")] = None,
+    fmt: FormatOpt = Format.TABLE,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """The whole-workload index plan with its reasoning (what-if proven with HypoPG)."""
+    threshold = _severity(fail_on)
+    try:
+        limit = parse_duration(time_limit)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--time-limit'") from None
+    options = AdvisorOptions(budget_bytes=_budget(budget), max_new=max_new,
+                             min_improvement=min_improvement, time_limit_s=limit)
+
+    def body() -> None:
+        cfg = _load_config(config)
+        emit(indexes_live(dsn, cfg, options, explain, _advisor_progress()), fmt, output,
+             threshold)
 
     guarded(body)
 

@@ -184,7 +184,8 @@ def validate(doc: Mapping[str, Any]) -> Config:
     if not isinstance(rules_doc, Mapping):
         errors.append("rules: expected a table")
         rules_doc = {}
-    select, ignore = [], []
+    select: list[str] = []
+    ignore: list[str] = []
     for key in ("select", "ignore"):
         value = rules_doc.get(key, [])
         if isinstance(value, str):

@@ -7,17 +7,22 @@ reset otherwise; the window says which, so every finding can state what it measu
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analyzer.host import HostSpec
 from analyzer.snapshot import Snapshot
+from analyzer.workload import Catalog, TableRef, Workload
+from analyzer.workload import build as build_workload
 from collectors.activity import Backend
 from collectors.archiver import ArchiverStats
+from collectors.columns import ColumnStats
 from collectors.constraints import Constraint
 from collectors.database import DatabaseAge, DatabaseStats
 from collectors.extensions import Extension
@@ -36,6 +41,9 @@ from collectors.settings import Setting
 from collectors.statements import StatementsInfo, StatementStats
 from collectors.tables import TableStats
 from collectors.wal import WalStats
+
+if TYPE_CHECKING:
+    from analyzer.index_advisor import IndexPlan
 
 STATEMENT_KEY = ["userid", "dbid", "toplevel", "queryid"]
 STATEMENT_COUNTERS = [
@@ -80,6 +88,8 @@ class Model:
     baseline: Snapshot | None = None
     query_texts: Mapping[int, str] = field(default_factory=dict)
     """Texts known from elsewhere (the sidecar's cache), by queryid."""
+    live_index_plan: IndexPlan | None = None
+    """The index advisor's plan when it ran with a live session (HypoPG what-if)."""
     host: HostSpec = field(default_factory=HostSpec)
     """RAM, CPUs and storage of the host as the user gave them (the rest is assumed)."""
 
@@ -118,6 +128,10 @@ class Model:
         for ix in self.indexes:
             out[ix.relid].append(ix)
         return out
+
+    @cached_property
+    def columns(self) -> list[ColumnStats]:
+        return self.snapshot.rows("columns", ColumnStats)
 
     @cached_property
     def constraints(self) -> list[Constraint]:
@@ -253,10 +267,10 @@ class Model:
         reset or evicted and re-entered in between, so its current value is the best estimate;
         an entry absent from the baseline is new and counts whole. Never negative.
         """
-        current = _statements_frame(self.snapshot)
+        current = self._own_statements_dropped(_statements_frame(self.snapshot))
         if current.empty or self.baseline is None:
             return current
-        before = _statements_frame(self.baseline)
+        before = self._own_statements_dropped(_statements_frame(self.baseline))
         if before.empty:
             return current
         merged = current.merge(before[[*STATEMENT_KEY, *STATEMENT_COUNTERS]], on=STATEMENT_KEY,
@@ -270,6 +284,14 @@ class Model:
         merged["mean_exec_time"] = merged["total_exec_time"] / merged["calls"]
         return merged.reset_index(drop=True)
 
+    def _own_statements_dropped(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Without pgsage's own nested entries (statements it planned with PREPARE/EXPLAIN
+        are recorded under its role, not top level, with the planned statement's queryid)."""
+        if frame.empty or self.server is None:
+            return frame
+        own = (frame["username"] == self.server.current_user) & ~frame["toplevel"].astype(bool)
+        return frame[~own].reset_index(drop=True)
+
     def statement_text(self, queryid: int) -> str | None:
         known = self.query_texts.get(queryid)
         if known is not None:
@@ -282,7 +304,9 @@ class Model:
         for snap in (self.baseline, self.snapshot):
             if snap is None:
                 continue
-            for s in snap.rows("statements", StatementStats):
+            # Top-level entries last, so their text wins over a nested entry's (whose text
+            # is the enclosing statement, e.g. a PREPARE or a function call).
+            for s in sorted(snap.rows("statements", StatementStats), key=lambda r: r.toplevel):
                 if s.query is not None:
                     out[s.queryid] = redact(s.query)
         return out
@@ -291,25 +315,109 @@ class Model:
     def table(self, relid: int) -> TableStats | None:
         return self.tables.get(relid)
 
-    def table_rate(self, relid: int, counter: str) -> float | None:
-        """Per-second rate of a table counter over the window (needs a baseline)."""
-        if self.baseline is None:
-            return None
-        now = self.tables.get(relid)
-        before = {t.relid: t for t in self.baseline.rows("tables", TableStats)}.get(relid)
-        if now is None or before is None or self.window.seconds <= 0:
-            return None
-        a, b = getattr(before, counter), getattr(now, counter)
-        if a is None or b is None or b < a:
-            return None
-        return float(b - a) / self.window.seconds
+    @cached_property
+    def stats_start(self) -> float:
+        """When this database's cumulative table and index counters started counting.
 
+        The later of the server start and the database's last statistics reset: counters
+        survive a clean restart but a crash discards them, so the window is never longer
+        than the truth.
+        """
+        from collectors.database import DatabaseStats
+
+        starts: list[float] = []
+        if self.server is not None:
+            starts.append(self.server.started_at)
+        db = self.snapshot.one("database", DatabaseStats)
+        if db is not None and db.stats_reset is not None:
+            starts.append(db.stats_reset)
+        return max(starts) if starts else self.window.start
+
+    @cached_property
+    def counter_window(self) -> Window:
+        """The window table and index counters cover (the model's when there is a baseline)."""
+        if self.baseline is not None:
+            return self.window
+        return Window(self.stats_start, self.snapshot.taken_at, "since-reset")
+
+    @cached_property
+    def _baseline_tables(self) -> dict[int, TableStats]:
+        if self.baseline is None:
+            return {}
+        return {t.relid: t for t in self.baseline.rows("tables", TableStats)}
+
+    def table_counter(self, relid: int, name: str) -> int | None:
+        """A pg_stat_user_tables counter over `counter_window`; None when unknown.
+
+        With a baseline, a table absent from it or whose counter went down (a reset in
+        between) gives its current total, the best estimate of what happened since.
+        """
+        table = self.tables.get(relid)
+        now = getattr(table, name, None) if table is not None else None
+        if now is None:
+            return None
+        before_table = self._baseline_tables.get(relid)
+        before = getattr(before_table, name, None) if before_table is not None else None
+        if before is None or before > now:
+            return int(now)
+        return int(now - before)
+
+    def table_counter_over_window(self, relid: int, name: str) -> float:
+        """A table counter scaled to the statements' window, so the two can be compared.
+
+        Without a baseline, pg_stat_statements may have been reset long after the table
+        counters started (typically after a data load): the counter's average rate over
+        its own window, times the statements' window, is the fair estimate.
+        """
+        value = self.table_counter(relid, name)
+        if value is None:
+            return 0.0
+        own, wanted = self.counter_window.seconds, self.window.seconds
+        if self.baseline is not None or own <= 0 or wanted >= own:
+            return float(value)
+        return value * wanted / own
+
+    @cached_property
+    def index_plan(self) -> IndexPlan:
+        """The live plan when the pipeline made one, else an estimate from the snapshot."""
+        if self.live_index_plan is not None:
+            return self.live_index_plan
+        from analyzer.index_advisor import AdvisorOptions, advise_by_estimate
+
+        return advise_by_estimate(self, self.workload, AdvisorOptions())
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """Name resolution for the workload model: tables, their columns, the search_path."""
+        refs = {(t.schema, t.name): TableRef(t.relid, t.schema, t.name)
+                for t in self.tables.values()}
+        columns: dict[int, list[str]] = {}
+        for col in self.columns:
+            columns.setdefault(col.relid, []).append(col.name)
+        path = self.setting("search_path") or '"$user", public'
+        search_path = tuple(p.strip().strip('"') for p in path.split(",") if p.strip())
+        return Catalog(refs, columns, search_path)
+
+    @cached_property
+    def workload(self) -> Workload:
+        """Every statement of the window with a known text, parsed once."""
+        frame = self.statements
+        if frame.empty:
+            return Workload()
+        texts: dict[int, str] = {}
+        users: dict[int, str] = {}
+        for queryid, username in zip(frame["queryid"], frame.get("username", []), strict=False):
+            text = self.statement_text(int(queryid))
+            if text is not None:
+                texts[int(queryid)] = text
+                if isinstance(username, str):
+                    users[int(queryid)] = username
+        return build_workload(texts, self.catalog, users)
 
 def _statements_frame(snapshot: Snapshot) -> pd.DataFrame:
     rows = snapshot.rows("statements", StatementStats)
     if not rows:
         return pd.DataFrame(columns=[*STATEMENT_KEY, *STATEMENT_COUNTERS, "mean_exec_time",
                                      "username"])
-    frame = pd.DataFrame([{f: getattr(r, f) for f in r.__slots__ if f != "query"}
-                          for r in rows])
-    return frame
+    names = [f.name for f in dataclasses.fields(StatementStats) if f.name != "query"]
+    return pd.DataFrame([{n: getattr(r, n) for n in names} for r in rows])

@@ -114,6 +114,9 @@ def render_table(report: Report, width: int | None = 100, color: bool = False) -
         console.print(Text(QUESTIONS_HEADING, style="bold underline"))
         for q in report.questions:
             console.print(Text(f"- {q.rule} {q.category.value}: {q.text}"))
+    if report.appendix:
+        console.print()
+        console.print(Text(report.appendix))
     return buf.getvalue()
 
 
@@ -151,6 +154,8 @@ def render_markdown(report: Report) -> str:
     if report.questions:
         lines += [f"## {QUESTIONS_HEADING}", ""]
         lines += [f"- **{q.rule}** ({q.category.value}): {q.text}" for q in report.questions]
+    if report.appendix:
+        lines += ["## Reasoning", "", "```text", report.appendix.rstrip(), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -28,6 +28,10 @@ class Report:
     notes: list[str] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     """What the rules could not see from SQL, for a person to answer."""
+    sections: dict[str, Any] = field(default_factory=dict)
+    """Extra JSON sections a command adds (e.g. `index_plan` from `pgsage indexes`)."""
+    appendix: str = ""
+    """The same sections as plain text, printed after the findings in table and Markdown."""
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -55,6 +59,7 @@ class Report:
             "summary": self.counts(),
             "notes": list(self.notes),
             "questions": [q.to_json() for q in self.questions],
+            **self.sections,
             "recommendations": [r.to_json() for r in self.recommendations],
         }
 
