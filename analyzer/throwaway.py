@@ -160,7 +160,8 @@ class ThrowawayServer:
         done = self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
                          "-w", "-t", "60", "start", check=False)
         if done.returncode != 0:
-            tail = self.log_file.read_text(errors="replace")[-500:] if self.log_file.exists() else ""
+            log = self.log_file
+            tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
             raise ThrowawayServerError(f"the server did not start: {tail.strip()}")
         self._wait_ready()
 
@@ -171,7 +172,8 @@ class ThrowawayServer:
     def _wait_ready(self, timeout: float = 30.0) -> None:
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), 1):
+            with contextlib.suppress(OSError), \
+                    socket.create_connection(("127.0.0.1", self.port), 1):
                 return
             time.sleep(0.1)
         raise ThrowawayServerError(f"the server did not open port {self.port}")

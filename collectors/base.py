@@ -52,7 +52,7 @@ def version_tuple(text: str) -> tuple[int, ...]:
 
 def version_num(version: tuple[int, ...]) -> int:
     """`(1, 10)` -> 11000, the number extension SQL files are named by."""
-    major, minor = (list(version) + [0, 0])[:2]
+    major, minor = [*version, 0, 0][:2]
     return major * 10000 + minor * 100
 
 

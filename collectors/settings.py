@@ -25,4 +25,5 @@ class Setting:
 class SettingsCollector(SqlCollector):
     name: ClassVar[str] = "settings"
     record = Setting
-    description: ClassVar[str] = "pg_settings: memory, WAL, autovacuum, connections, logging, track_*"
+    description: ClassVar[str] = (
+        "pg_settings: memory, WAL, autovacuum, connections, logging, track_*")
