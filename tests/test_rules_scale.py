@@ -345,6 +345,12 @@ def test_requested_checkpoints_raise_max_wal_size_from_the_wal_rate() -> None:
     assert run("SC004", model_of(calm, before)) == []
 
 
+def test_checkpoints_requested_without_wal_pressure_are_not_blamed_on_max_wal_size() -> None:
+    before = checkpoint_snapshot(0, 0, 0, NOW - 3600)
+    dropped_databases = checkpoint_snapshot(4, 20, 3600 * 100 * 1024, NOW)  # 100 kB/s of WAL
+    assert run("SC004", model_of(dropped_databases, before)) == []
+
+
 # --- SC005 sharding, SC006 technology fit ----------------------------------------------------
 
 def test_a_tenant_column_in_most_statements_and_foreign_keys_is_a_distribution_key() -> None:

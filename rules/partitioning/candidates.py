@@ -168,7 +168,8 @@ class RangePartitionCandidate(Rule):
         min_range_share: share of SELECT calls with a range on the column.
         min_correlation: |pg_stats correlation| counted as append-mostly.
         target_partition_bytes: the partition size the interval aims at.
-        premake: partitions created ahead, the current one included.
+        premake: periods covered by new partitions, counting the current one (which
+        stays in the old table until the switch, so premake - 1 partitions are created).
 
     References:
         https://www.postgresql.org/docs/current/ddl-partitioning.html
@@ -241,7 +242,7 @@ class RangePartitionCandidate(Rule):
                            f"by {column.name} ({use.retention_calls:,} calls): with partitions "
                            "a whole period is detached and dropped at once, with no dead rows, "
                            "vacuum or per-row WAL")
-        if selects and use.range_calls:
+        if selects and use.range_calls / selects >= options.min_range_share:
             reasons.append(f"{use.range_calls / selects:.0%} of the {selects:,} SELECT calls on "
                            f"{table.name} filter {column.name} by range: the planner reads "
                            "only the partitions of the range")

@@ -66,7 +66,8 @@ class TopStatements(Rule):
     What it detects:
         Statements that take at least `min_share` of all statement time (planning plus
         execution of top-level statements) over the window, at most `max_statements` of
-        them, skipping statements about the catalog only (monitoring). Each comes with
+        them, skipping statements about the catalog only (monitoring) and utility
+        commands (DDL, VACUUM, COPY). Each comes with
         what was measured: calls, mean and standard deviation, rows per call, cache hit
         ratio, temp blocks, planning against execution time, WAL bytes, and its plan's
         cost and hash when the plan collector planned it.
@@ -124,8 +125,9 @@ class TopStatements(Rule):
             if listed >= options.max_statements or share < options.min_share:
                 break
             statement = model.workload.statements.get(t.queryid)
-            if is_catalog_only(statement):
-                continue
+            if is_catalog_only(statement) or (statement is not None
+                                              and statement.kind in ("utility", "other")):
+                continue  # monitoring, DDL and maintenance are not the workload to fix
             listed += 1
             busy = t.total_ms / window_ms if window_ms > 0 else 0.0
             severity = Severity.INFO
@@ -137,6 +139,8 @@ class TopStatements(Rule):
             plan_text = (f" Its generic plan costs {plan.total_cost:,.1f} (plan hash "
                          f"{plan.plan_hash})." if plan else "")
             text = model.statement_text(t.queryid)
+            explain = (f"; `pgsage indexes --explain {t.queryid}` shows its plan"
+                       if statement is not None and statement.plain_select else "")
             yield self.finding(
                 severity=severity,
                 title=f"queryid {t.queryid} takes {share:.0%} of statement time: "
@@ -145,8 +149,7 @@ class TopStatements(Rule):
                         f"{t.total_ms / 1000:,.1f} s of {total / 1000:,.1f} s of statement "
                         f"time ({share:.1%}; on average {busy:.1%} of one backend): "
                         f"{describe(model, t)}.{plan_text} Other findings for queryid "
-                        f"{t.queryid} say what to change; `pgsage indexes --explain "
-                        f"{t.queryid}` shows its plan.\n  {short(text, 400)}"),
+                        f"{t.queryid} say what to change{explain}.\n  {short(text, 400)}"),
                 object=_object(statement),
                 impact={"queryids": [t.queryid], "share_of_time": round(share, 4)},
                 evidence={**statement_evidence(model, t), "share_of_time": round(share, 4),

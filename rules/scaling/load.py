@@ -260,7 +260,10 @@ class CheckpointPressure(Rule):
     What it detects:
         At least `min_requested` requested checkpoints making at least
         `max_requested_share` of all checkpoints, over the window (or since the
-        checkpointer's statistics were reset). The proposal sizes max_wal_size so that
+        checkpointer's statistics were reset), when the WAL written per checkpoint_timeout
+        (times 1 + checkpoint_completion_target) does reach max_wal_size: checkpoints
+        requested otherwise (CHECKPOINT, CREATE or DROP DATABASE, base backups) are not
+        WAL pressure. The proposal sizes max_wal_size so that
         the WAL written in one checkpoint_timeout (measured from pg_stat_wal) fits with
         checkpoint_completion_target and 25% headroom, rounded up to a GB; a
         checkpoint_timeout under `min_timeout` is raised to it. Medium when most
@@ -322,6 +325,9 @@ class CheckpointPressure(Rule):
         timeout = max(timeout_ms / 1000, float(options.min_timeout))
         target = float(model.setting("checkpoint_completion_target") or 0.9)
         current = model.setting_bytes("max_wal_size") or GB
+        written = rate * (timeout_ms / 1000) * (1 + target)
+        if written < current:
+            return  # WAL volume stays under max_wal_size: CHECKPOINT, CREATE/DROP DATABASE...
         needed = rate * timeout * (1 + target) * 1.25
         proposed = max(math.ceil(needed / GB), math.ceil(current * 2 / GB)) * GB
         values = {"max_wal_size": pg_memory(proposed)}
