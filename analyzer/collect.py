@@ -40,9 +40,9 @@ Fetch = Callable[[Query], list[Row]]
 """How a runner executes one query; the CLI's psycopg session or the sidecar's asyncpg."""
 
 
-def server_context(session: Session, known_query_texts: Iterable[int] = ()) -> tuple[
-        ServerContext, dict[str, Any]]:
-    row = session.fetch(BOOTSTRAP_SQL)[0]
+def context_from_row(row: dict[str, Any], known_query_texts: Iterable[int] = ()
+                     ) -> ServerContext:
+    """What collectors may know, from the bootstrap row (shared with the sidecar)."""
     version = int(row["server_version_num"])
     if version < MIN_SERVER_VERSION:
         raise ServerError(
@@ -52,13 +52,18 @@ def server_context(session: Session, known_query_texts: Iterable[int] = ()) -> t
     # NULL when the role may not read the setting (it needs pg_read_all_settings).
     preload = None if row["preload"] is None else tuple(
         p.strip() for p in str(row["preload"]).split(",") if p.strip())
-    ctx = ServerContext(
+    return ServerContext(
         server_version_num=version,
         extensions=extensions,
         preload_libraries=preload,
         known_query_texts=frozenset(known_query_texts),
     )
-    return ctx, row
+
+
+def server_context(session: Session, known_query_texts: Iterable[int] = ()) -> tuple[
+        ServerContext, dict[str, Any]]:
+    row = session.fetch(BOOTSTRAP_SQL)[0]
+    return context_from_row(row, known_query_texts), row
 
 
 def failure_reason(exc: BaseException, statement_timeout_ms: int) -> str:

@@ -9,7 +9,6 @@ drivers say the same words for the same server error).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Iterable, MutableMapping, Sequence
@@ -18,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from analyzer.collect import BOOTSTRAP_SQL, MIN_SERVER_VERSION
+from analyzer.collect import BOOTSTRAP_SQL, context_from_row
 from analyzer.connection import first_line
 from analyzer.errors import ServerError
 from analyzer.sidecar.session import AsyncSession
@@ -87,25 +86,16 @@ def failure_reason(exc: BaseException, statement_timeout_ms: int) -> tuple[str, 
     return "error", f"{type(exc).__name__}: {exc}"
 
 
-def context_from_row(row: dict[str, Any], known_query_texts: Iterable[int]) -> Boot:
-    version = int(row["server_version_num"])
-    if version < MIN_SERVER_VERSION:
-        raise ServerError(
-            f"PostgreSQL {row['server_version']} is not supported: pgsage needs 14 or newer")
-    extensions = {name: (str(v[0]), str(v[1])) for name, v in json.loads(row["extensions"]).items()}
-    # NULL when the role may not read the setting (it needs pg_read_all_settings).
-    preload = None if row["preload"] is None else tuple(
-        p.strip() for p in str(row["preload"]).split(",") if p.strip())
-    ctx = ServerContext(server_version_num=version, extensions=extensions,
-                        preload_libraries=preload, known_query_texts=frozenset(known_query_texts))
-    return Boot(version, str(row["server_version"]), str(row["database"]),
+def boot_from_row(row: dict[str, Any], known_query_texts: Iterable[int]) -> Boot:
+    ctx = context_from_row(row, known_query_texts)
+    return Boot(ctx.server_version_num, str(row["server_version"]), str(row["database"]),
                 int(row["port"]) if row["port"] is not None else None,
                 float(row["started_at"]), ctx)
 
 
 async def bootstrap(session: AsyncSession, known_query_texts: Iterable[int] = ()) -> Boot:
     rows = await session.fetch(Query(BOOT_SQL))
-    return context_from_row(rows[0], known_query_texts)
+    return boot_from_row(rows[0], known_query_texts)
 
 
 async def drive(collector: Collector, ctx: ServerContext, session: AsyncSession) -> list[Any]:
