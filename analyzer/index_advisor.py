@@ -440,7 +440,7 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
         heapq.heappush(heap, (-_score(net, trial.size), next(counter), move))
         return trial
 
-    pool = list(candidates.candidates)
+    pool = [c for c in candidates.candidates if c.method != "gin"]
     for i, candidate in enumerate(pool):
         if search.out_of_time():
             plan.stopped_by = "time limit"
@@ -508,6 +508,8 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
         if progress:
             progress(f"chose {len(search.chosen)} index(es)", 0.8)
     plan.choices = _final_choices(search, plan, facts)
+    plan.choices += _gin_choices(model, workload, facts, candidates, options, plan,
+                                 budget_left=None if budget is None else budget - used)
     whatif.reset()
     plan.explains = whatif.explains
     plan.elapsed_s = time.monotonic() - started
@@ -619,9 +621,11 @@ def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions
                      if ix.is_valid and ix.columns and ix.predicate is None}
     scored: list[IndexChoice] = []
     for candidate, queryids in candidates.candidates.items():
+        if candidate.method == "gin":
+            continue  # judged by _gin_choices below
         if candidate.method != "btree":
-            plan.rejected.append((candidate.label(), "needs HypoPG-free evidence: "
-                                  "GIN/BRIN are proposed only with what-if proof"))
+            plan.rejected.append((candidate.label(), "BRIN is proposed only with what-if "
+                                  "proof (install HypoPG)"))
             continue
         table_facts_ = facts[candidate.table.relid]
         if not _equality_led(candidate, workload, queryids):
@@ -673,8 +677,89 @@ def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions
         covered |= helped
         used += choice.size_bytes
         plan.choices.append(choice)
+    plan.choices += _gin_choices(model, workload, facts, candidates, options, plan,
+                                 budget_left=None if options.budget_bytes is None
+                                 else options.budget_bytes - used)
     plan.elapsed_s = time.monotonic() - started
     return plan
+
+
+GIN_SELECTIVITY = 0.005
+"""PostgreSQL's own default for containment and text-search matches without statistics."""
+GIN_WRITE_FACTOR = 3.0
+"""A GIN entry per key of each row (jsonb keys, lexemes, trigrams): writes cost more."""
+GIN_BYTES_PER_ROW = 40
+GIN_MIN_ROWS = 10_000
+
+
+def _bitmap_scan_cost(facts: TableFacts, selectivity: float) -> float:
+    """A bitmap heap scan's cost as the planner models it: the distinct pages the matching
+    rows fall on (Mackert-Lohman), each read at a cost between sequential and random."""
+    pages = max(facts.stats.relpages, 1)
+    rows = facts.rows * selectivity
+    fetched = pages * (1 - math.exp(-rows / pages))
+    per_page = RANDOM_PAGE - (RANDOM_PAGE - 1.0) * math.sqrt(fetched / pages)
+    return fetched * per_page + rows * CPU_TUPLE * 2 + RANDOM_PAGE * 2
+
+
+def _scans_table(plan: Plan | None, table: TableRef) -> bool:
+    return plan is not None and any(
+        node.get("Node Type") == "Seq Scan" and node.get("Relation Name") == table.name
+        for node in plan.nodes())
+
+
+def _gin_choices(model: Model, workload: Workload, facts: dict[int, TableFacts],
+                 candidates: CandidateSet, options: AdvisorOptions, plan: IndexPlan,
+                 budget_left: int | None) -> list[IndexChoice]:
+    """GIN indexes (jsonb containment, full text, arrays, trigram search), estimated.
+
+    HypoPG cannot simulate GIN, so the proof is weaker: the table is large, each statement
+    reads it with a sequential scan today (its plan, or the table's seq_scan counter
+    offline), and an index scan selecting PostgreSQL's default share of rows replaces it.
+    The findings say they are estimates.
+    """
+    calls = calls_by_queryid(model)
+    out: list[IndexChoice] = []
+    for candidate, queryids in candidates.candidates.items():
+        if candidate.method != "gin":
+            continue
+        table_facts_ = facts[candidate.table.relid]
+        if table_facts_.rows < GIN_MIN_ROWS:
+            continue
+        offline_scans = (model.table_counter(candidate.table.relid, "seq_scan") or 0) > 0
+        effects = []
+        for q in sorted(queryids):
+            st = workload.statements[q]
+            before_plan = plan.plans_before.get(q)
+            scanned = _scans_table(before_plan, candidate.table) if plan.plans_before \
+                else offline_scans
+            if not scanned:
+                continue
+            before = before_plan.total_cost if before_plan is not None else \
+                estimate_cost(table_facts_, None, st)
+            scan = estimate_cost(table_facts_, None, st)
+            after = max(before - scan, 0.0) + _bitmap_scan_cost(table_facts_, GIN_SELECTIVITY)
+            if after < before * (1 - options.min_improvement):
+                effects.append(StatementEffect(q, calls.get(q, 0), before, after, st.text))
+        if not effects:
+            plan.rejected.append((candidate.label(), "GIN (not simulated by HypoPG): no "
+                                  "statement scans the whole table for it today"))
+            continue
+        saving = sum(e.calls * (e.cost_before - e.cost_after) for e in effects)
+        penalty, written, lost = write_overhead(model, workload, candidate, options)
+        penalty *= GIN_WRITE_FACTOR
+        size = int(table_facts_.rows * GIN_BYTES_PER_ROW) + 8192
+        if saving - penalty <= 0:
+            plan.rejected.append((candidate.label(), "write overhead exceeds the saving"))
+            continue
+        if budget_left is not None and size > budget_left:
+            plan.rejected.append((candidate.label(), "does not fit the storage budget"))
+            continue
+        if budget_left is not None:
+            budget_left -= size
+        out.append(IndexChoice(candidate, candidate.name(), size, effects, saving - penalty,
+                               penalty, written, lost, [], proven=False))
+    return out
 
 
 def hypopg_schema(model: Model) -> str | None:

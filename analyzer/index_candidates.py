@@ -253,7 +253,8 @@ def _gin(uses: Iterable[ColumnUse], table: TableRef, facts: TableFacts) -> Itera
                  and facts.type_of(use.column) == "tsvector")
                 or (use.use is Use.ARRAY and facts.type_of(use.column).endswith("[]"))):
             yield Candidate(table, (IndexKey(use.column),), method="gin", origin="gin")
-        elif use.use in (Use.LIKE_INFIX, Use.LIKE_PARAM) and use.column and \
+        elif (use.use is Use.LIKE_INFIX or (use.use is Use.LIKE_PARAM and
+                                             use.operator == "~~*")) and use.column and \
                 not use.expression and _is_text(facts.type_of(use.column)):
             yield Candidate(table, (IndexKey(use.column, opclass="gin_trgm_ops"),),
                             method="gin", needs_extension="pg_trgm", origin="trigram")

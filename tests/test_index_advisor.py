@@ -111,6 +111,28 @@ def test_an_is_null_filter_most_calls_share_gets_a_partial_index(pg: PgDatabase)
     assert 'WHERE "deleted_at" IS NULL' in sql
 
 
+def test_jsonb_containment_and_infix_search_get_gin_indexes(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, """
+        CREATE TABLE docs (id bigint PRIMARY KEY, title text NOT NULL, attrs jsonb NOT NULL);
+        INSERT INTO docs SELECT i, 'document ' || md5(i::text),
+                                jsonb_build_object('kind', i % 500, 'owner', i % 1000)
+          FROM generate_series(1, 100000) i;
+        ANALYZE;
+    """, hypopg)
+    run(pg, [("SELECT id FROM docs WHERE attrs @> %s::jsonb", ('{"kind": 7}',)),
+             ("SELECT id FROM docs WHERE title ILIKE %s", ("%abc%",))], times=150)
+    report = analyze_live(pg.dsn, config.load(env={}))
+    gin = {r.object.columns: r for r in creates(report.recommendations)
+           if r.action and "USING gin" in (r.action.sql or "")}
+    assert set(gin) == {("attrs",), ("title",)}
+    trigram = gin[("title",)].action
+    assert trigram and (trigram.sql or "").startswith(
+        'CREATE EXTENSION IF NOT EXISTS "pg_trgm";')
+    for r in gin.values():
+        assert r.impact["confidence"] == "estimate" and r.severity.rank <= 2
+
+
 def test_the_generated_sql_runs_for_hostile_identifiers(pg: PgDatabase, hypopg: bool) -> None:
     seed(pg, 'CREATE SCHEMA "My Schema";'
              'CREATE TABLE "My Schema"."Order; Items" ("select" int, "Weird ""Col""" int);'

@@ -111,10 +111,14 @@ class CreateIndex(Rule):
         before = sum(e.calls * e.cost_before for e in choice.effects)
         after = sum(e.calls * e.cost_after for e in choice.effects)
         share = (before - after) / total
-        proof = ("Proven with HypoPG: the planner chose this hypothetical index"
-                 if choice.proven else
-                 "Estimated from pg_stats (HypoPG is not installed: CREATE EXTENSION hypopg "
-                 "makes pgsage prove it with the planner)")
+        if choice.proven:
+            proof = "Proven with HypoPG: the planner chose this hypothetical index"
+        elif cand.method == "gin":
+            proof = ("Estimated (HypoPG cannot simulate GIN indexes): the statements scan the "
+                     "whole table today, and an index scan would read a small share of it")
+        else:
+            proof = ("Estimated from pg_stats (HypoPG is not installed: CREATE EXTENSION "
+                     "hypopg makes pgsage prove it with the planner)")
         listed = sorted(choice.effects, key=lambda e: -(e.calls * (e.cost_before - e.cost_after)))
         lines = [f"  - queryid {e.queryid}: {e.calls} calls, cost {e.cost_before:,.1f} -> "
                  f"{e.cost_after:,.1f} per call: {short(e.text)}"
