@@ -12,7 +12,7 @@ import os
 import re
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,13 +214,3 @@ class Session:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@contextlib.contextmanager
-def session(dsn: str | None, limits: SessionLimits | None = None) -> Iterator[Session]:
-    """A safe session that is closed whatever happens."""
-    s = Session.open(dsn, limits)
-    try:
-        yield s
-    finally:
-        s.close()

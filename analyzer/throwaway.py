@@ -18,7 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,9 +201,3 @@ class ThrowawayServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextlib.contextmanager
-def embedded_server(**kwargs: object) -> Iterator[ThrowawayServer]:
-    with ThrowawayServer(embedded_bin_dir(), **kwargs) as server:  # type: ignore[arg-type]
-        yield server
