@@ -1,6 +1,6 @@
-"""`python -m analyzer`: the same command as `pgsage`."""
+"""`python -m pgsage.analyzer`: the same command as `pgsage`."""
 
-from analyzer.cli import main
+from pgsage.analyzer.app.cli import main
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,9 @@
-"""Generated SQL: identifiers always quoted by psycopg.sql, never by string formatting."""
+"""Generated SQL: identifiers and literals quoted by pglast, never by string formatting.
+
+pglast's printer is the quoting PostgreSQL's own grammar implies (a name is double-quoted
+when it is not lower case or is a reserved or type/function keyword), and it loads no
+database driver, so the pure layers (model, rules) can generate SQL without one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from psycopg import sql
+from pglast import ast
+from pglast.stream import RawStream, maybe_double_quote_name
 
 MAX_IDENTIFIER_BYTES = 63
 """NAMEDATALEN - 1: PostgreSQL silently truncates longer names, so generated ones never are."""
@@ -14,11 +20,21 @@ MAX_IDENTIFIER_BYTES = 63
 
 def ident(*names: str) -> str:
     """A (possibly schema-qualified) identifier, quoted as PostgreSQL needs it."""
-    return sql.Identifier(*names).as_string()
+    return ".".join(maybe_double_quote_name(name) for name in names)
 
 
-def literal(value: object) -> str:
-    return sql.Literal(value).as_string()
+def literal(value: str | int | float | bool) -> str:
+    """A constant as PostgreSQL reads it (strings in standard-conforming quotes)."""
+    node: ast.Node
+    if isinstance(value, bool):
+        node = ast.Boolean(boolval=value)
+    elif isinstance(value, int):
+        node = ast.Integer(ival=value)
+    elif isinstance(value, float):
+        node = ast.Float(fval=repr(value))
+    else:
+        node = ast.String(sval=str(value))
+    return str(RawStream()(ast.A_Const(val=node)))
 
 
 def drop_index(schema: str, name: str, concurrently: bool = True) -> str:

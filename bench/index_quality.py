@@ -50,16 +50,16 @@ from typing import Any
 
 import psycopg
 
-from analyzer.collect import collect
-from analyzer.connection import Session, SessionLimits
-from analyzer.explain import NotExplainable, Planner
-from analyzer.index_advisor import AdvisorOptions, IndexPlan
-from analyzer.index_candidates import Candidate, IndexKey
-from analyzer.model import Model
-from analyzer.pipeline import plan_indexes
-from analyzer.plannable import plannable_variant
-from analyzer.throwaway import DEFAULT_SETTINGS, ThrowawayServer, system_bin_dirs
-from analyzer.workload import SARGABLE, Statement, TableRef, Use
+from pgsage.analyzer.advisor.plannable import plannable_variant
+from pgsage.analyzer.app.throwaway import DEFAULT_SETTINGS, ThrowawayServer, system_bin_dirs
+from pgsage.analyzer.engine.pipeline import plan_indexes
+from pgsage.analyzer.live.collect import collect
+from pgsage.analyzer.live.connection import Session, SessionLimits
+from pgsage.analyzer.live.explain import Planner
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.index_plan import AdvisorOptions, Candidate, IndexKey, IndexPlan
+from pgsage.analyzer.model.plan_tree import NotExplainable
+from pgsage.analyzer.model.workload import SARGABLE, Statement, TableRef, Use
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data" / "tpch-sf1"
@@ -557,7 +557,7 @@ def real_check(dsn: str, queries: Sequence[Query], plan: IndexPlan, repeat: int,
 # --- 7. OLTP: the demo's shop ----------------------------------------------------------------
 def oltp(server: ThrowawayServer, seconds: float) -> list[str]:
     """The demo's shop on the same PostgreSQL 15: advisor cost and write overhead."""
-    from analyzer import demo
+    from pgsage.analyzer.app import demo
 
     with psycopg.connect(server.dsn(), autocommit=True) as admin:
         admin.execute(f"DROP DATABASE IF EXISTS {demo.DATABASE}")

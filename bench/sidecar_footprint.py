@@ -40,15 +40,13 @@ from pathlib import Path
 import psutil
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from analyzer.throwaway import (  # noqa: E402
+from pgsage.analyzer.app.throwaway import (
     DEFAULT_SETTINGS,
     ThrowawayServer,
     embedded_bin_dir,
     free_port,
 )
+from pgsage.analyzer.sidecar.settings import sidecar_of
 
 
 # --- a database like the issue's -------------------------------------------------------------
@@ -125,9 +123,9 @@ class Serve:
         self.port = free_port()
         self.config = sidecar_config(dsn, self.port, interval, self.folder)
         self.log = (self.folder / "serve.log").open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "analyzer", "serve", "--config",
-                                      str(self.config)], cwd=ROOT, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pgsage.analyzer", "serve", "--config", str(self.config)],
+            stdout=self.log, stderr=subprocess.STDOUT)
         self.ps = psutil.Process(self.proc.pid)
 
     def get(self, path: str) -> tuple[int, bytes]:
@@ -248,18 +246,18 @@ def overhead(phases: int, phase_seconds: int, clients: int, tables: int,
 def scrape(targets: int, requests: int) -> dict[str, float]:
     from prometheus_client import CollectorRegistry, generate_latest
 
-    from analyzer import config as config_mod
-    from analyzer.sidecar.metrics import publish
-    from analyzer.sidecar.service import Sidecar
-    from analyzer.sidecar.state import health_rows
-    from analyzer.sidecar.web import WebServer
+    from pgsage.analyzer.engine import config as config_mod
+    from pgsage.analyzer.sidecar.metrics import publish
+    from pgsage.analyzer.sidecar.service import Sidecar
+    from pgsage.analyzer.sidecar.state import health_rows
+    from pgsage.analyzer.sidecar.web import WebServer
 
     config = config_mod.validate({"targets": [{"name": f"db{i}", "dsn": f"host=db{i}"}
                                               for i in range(targets)]})
     sidecar = Sidecar(config)
     started = time.monotonic()
     template = synthetic_target(config)
-    for target in config.sidecar.targets:
+    for target in sidecar_of(config).targets:
         state = template(target)
         sidecar.targets[target.name] = state
     print(f"built {targets} targets' state in {time.monotonic() - started:.0f} s", flush=True)
@@ -301,20 +299,20 @@ def synthetic_target(config: object):  # type: ignore[no-untyped-def]
     """
     import dataclasses
 
-    from analyzer.sidecar.analysis import analyze
-    from analyzer.sidecar.metrics import publish
-    from analyzer.sidecar.runner import Boot, CollectorResult
-    from analyzer.sidecar.state import TargetState, health_rows
-    from analyzer.snapshot import CollectorStatus
-    from collectors import REGISTRY
-    from collectors.activity import Backend
-    from collectors.base import ServerContext
-    from collectors.database import DatabaseAge, DatabaseStats
-    from collectors.indexes import IndexStats
-    from collectors.server import ServerInfo
-    from collectors.settings import Setting
-    from collectors.statements import StatementsInfo, StatementStats
-    from collectors.tables import TableStats
+    from pgsage.analyzer.model.snapshot import CollectorStatus
+    from pgsage.analyzer.sidecar.analysis import analyze
+    from pgsage.analyzer.sidecar.metrics import publish
+    from pgsage.analyzer.sidecar.runner import Boot, CollectorResult
+    from pgsage.analyzer.sidecar.state import TargetState, health_rows
+    from pgsage.collectors import REGISTRY
+    from pgsage.collectors.activity import Backend
+    from pgsage.collectors.base import ServerContext
+    from pgsage.collectors.database import DatabaseAge, DatabaseStats
+    from pgsage.collectors.indexes import IndexStats
+    from pgsage.collectors.server import ServerInfo
+    from pgsage.collectors.settings import Setting
+    from pgsage.collectors.statements import StatementsInfo, StatementStats
+    from pgsage.collectors.tables import TableStats
 
     def make(record, **values):  # type: ignore[no-untyped-def]
         out = {}
@@ -355,7 +353,7 @@ def synthetic_target(config: object):  # type: ignore[no-untyped-def]
     base_records, now_records = records(1), records(2)
 
     def build(target):  # type: ignore[no-untyped-def]
-        state = TargetState.of(target, config.sidecar)  # type: ignore[attr-defined]
+        state = TargetState.of(target, sidecar_of(config))  # type: ignore[attr-defined]
         boot = Boot(180000, "18.0", "app", 5432, 1.0, ServerContext(180000))
         for at, recs in ((1000.0, base_records), (1060.0, now_records)):
             results = {name: CollectorResult(CollectorStatus(ok=True, rows=len(rows),

@@ -41,9 +41,9 @@ from typing import Any
 
 import psycopg
 
-from analyzer.collect import collect
-from analyzer.connection import Session, SessionLimits
-from analyzer.throwaway import DEFAULT_SETTINGS, ThrowawayServer, embedded_bin_dir
+from pgsage.analyzer.app.throwaway import DEFAULT_SETTINGS, ThrowawayServer, embedded_bin_dir
+from pgsage.analyzer.live.collect import collect
+from pgsage.analyzer.live.connection import Session, SessionLimits
 
 DATABASE = "bench"
 LIMITS = SessionLimits(statement_timeout_ms=120_000)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import pglast
 from pglast.parser import parse_sql_json
 
-from analyzer.workload import Catalog, TableRef, build
+from pgsage.analyzer.model.workload import Catalog, TableRef, build
 
 TABLES = {("public", n): TableRef(i, "public", n)
           for i, n in enumerate(["orders", "users", "order_items", "products"], 1)}

@@ -3,7 +3,7 @@
 Importing this package registers every collector in `REGISTRY`, in collection order.
 """
 
-from collectors import (  # noqa: F401, I001  (imported for registration, in collection order)
+from pgsage.collectors import (  # noqa: F401, I001  (imported for registration, in collection order)
     server,
     settings,
     extensions,
@@ -25,7 +25,7 @@ from collectors import (  # noqa: F401, I001  (imported for registration, in col
     row_security,
     key_ranges,
 )
-from collectors import plans  # noqa: F401  (a derived entry: analyzer.plans fills it)
-from collectors.base import REGISTRY, Collector, Query, ServerContext, Skip
+from pgsage.collectors import plans  # noqa: F401  (a derived entry: analyzer.plans fills it)
+from pgsage.collectors.base import REGISTRY, Collector, Query, ServerContext, Skip
 
 __all__ = ["REGISTRY", "Collector", "Query", "ServerContext", "Skip"]

@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from collectors.base import CollectorRun, Query, Row, ServerContext, records, register, sql_file
+from pgsage.collectors.base import (
+    CollectorRun,
+    Query,
+    Row,
+    ServerContext,
+    records,
+    register,
+    sql_file,
+)
 
 MAX_MCV = 20
 """Most-common values (and frequencies) are read only for columns with at most this many

@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from collectors.base import CollectorRun, Query, ServerContext, Skip, records, register, sql_file
+from pgsage.collectors.base import (
+    CollectorRun,
+    Query,
+    ServerContext,
+    Skip,
+    records,
+    register,
+    sql_file,
+)
 
 PRIVILEGE_SQL = """
 SELECT has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT')

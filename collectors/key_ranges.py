@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from collectors.base import SqlCollector, register
+from pgsage.collectors.base import SqlCollector, register
 
 
 @dataclass(frozen=True, slots=True)

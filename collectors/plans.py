@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from collectors.base import register_derived
+from pgsage.collectors.base import register_derived
 
 NAME = "plans"
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from collectors.base import CollectorRun, Query, ServerContext, records, register, sql_file
+from pgsage.collectors.base import CollectorRun, Query, ServerContext, records, register, sql_file
 
 ROLE_SETTINGS = ("statement_timeout", "idle_in_transaction_session_timeout",
                  "idle_session_timeout", "lock_timeout", "work_mem",

@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from psycopg import sql
-
-from collectors.base import (
+from pgsage.analyzer.sqlgen import ident
+from pgsage.collectors.base import (
     CollectorRun,
     Query,
     ServerContext,
@@ -22,7 +21,7 @@ from collectors.base import (
     sql_file,
     version_num,
 )
-from collectors.redact import redact
+from pgsage.collectors.redact import redact
 
 MIN_EXTENSION = (1, 9)
 
@@ -114,10 +113,6 @@ def located(ctx: ServerContext) -> tuple[str, tuple[int, ...]]:
     return found[1], version
 
 
-def quoted(name: str) -> str:
-    return sql.Identifier(name).as_string()
-
-
 @register
 class StatementsCollector:
     name: ClassVar[str] = "statements"
@@ -127,11 +122,11 @@ class StatementsCollector:
     def run(self, ctx: ServerContext) -> CollectorRun:
         schema, version = located(ctx)
         counters = sql_file("pg_stat_statements", version_num(version))
-        rows = yield Query(counters.format(schema=quoted(schema)))
+        rows = yield Query(counters.format(schema=ident(schema)))
         new = sorted({r["queryid"] for r in rows} - ctx.known_query_texts)
         texts: dict[int, str] = {}
         if new:
-            found = yield Query(TEXTS_SQL.format(schema=quoted(schema)), {"queryids": new})
+            found = yield Query(TEXTS_SQL.format(schema=ident(schema)), {"queryids": new})
             # Redacted here, before any snapshot, cache or report can hold a password.
             texts = {r["queryid"]: redact(r["query"]) for r in found if r["query"] is not None}
         for row in rows:
@@ -149,6 +144,6 @@ class StatementsInfoCollector:
         schema, _ = located(ctx)
         rows = yield Query(
             "SELECT dealloc, extract(epoch FROM stats_reset)::float8 AS stats_reset "
-            f"FROM {quoted(schema)}.pg_stat_statements_info"
+            f"FROM {ident(schema)}.pg_stat_statements_info"
         )
         return records(StatementsInfo, rows)

@@ -3,7 +3,7 @@
 Importing this package registers every rule.
 """
 
-from rules import (  # noqa: F401  (imported for registration)
+from pgsage.rules import (  # noqa: F401  (imported for registration)
     backup,
     config,
     index,
@@ -15,13 +15,6 @@ from rules import (  # noqa: F401  (imported for registration)
     schema,
     security,
 )
-from rules.base import (
-    REGISTRY,
-    Rule,
-    build_options,
-    matches,
-    select,
-    unknown_selectors,
-)
+from pgsage.rules.base import REGISTRY, Rule, build_options, matches, select, unknown_selectors
 
 __all__ = ["REGISTRY", "Rule", "build_options", "matches", "select", "unknown_selectors"]

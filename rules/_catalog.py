@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from analyzer.model import Model
-from collectors.columns import ColumnStats
-from collectors.constraints import Constraint
-from collectors.tables import TableStats
+from pgsage.analyzer.model.core import Model
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.tables import TableStats
 
 INT_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
 """The largest value of each integer type, as format_type() names it."""

@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
-from analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import ident
 
 MAX_NAME_BYTES = 63
 _OPTION = re.compile(r"^[a-z_][a-z0-9_.]*$")

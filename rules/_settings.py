@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from analyzer.findings import Action
-from analyzer.model import Model
-from analyzer.sqlgen import literal
-from analyzer.units import format_bytes
-from collectors.settings import Setting
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action
+from pgsage.analyzer.sqlgen import literal
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.settings import Setting
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 KB = 1024

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from analyzer.model import Model, Window
-from collectors.indexes import IndexStats
-from collectors.tables import TableStats
+from pgsage.analyzer.model.core import Model, Window
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.tables import TableStats
 
 DAY = 86_400.0
 

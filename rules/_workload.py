@@ -13,15 +13,14 @@ import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from analyzer.index_advisor import IndexChoice
-from analyzer.index_candidates import Candidate
-from analyzer.model import Model
-from analyzer.plans import catalog_only
-from analyzer.sqlgen import index_name
-from analyzer.workload import Statement, TableRef
-from collectors.indexes import IndexStats
-from collectors.statements import StatementStats
-from collectors.tables import TableStats
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.index_plan import Candidate, IndexChoice
+from pgsage.analyzer.model.plan_tree import catalog_only
+from pgsage.analyzer.model.workload import Statement, TableRef
+from pgsage.analyzer.sqlgen import index_name
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.tables import TableStats
 
 JIT_COLUMNS = ("jit_generation_time", "jit_inlining_time", "jit_optimization_time",
                "jit_emission_time")

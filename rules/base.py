@@ -14,8 +14,8 @@ import textwrap
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from analyzer.findings import Category, Question, Recommendation, Severity
-from analyzer.model import Model
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Category, Question, Recommendation, Severity
 
 DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "What to do", "Options")
 CODE_PATTERN = re.compile(r"^(IX|QY|PT|PL|SC|CF|MT|SD|BK|SE|MG)\d{3}$")

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from analyzer.throwaway import ThrowawayServer, embedded_bin_dir, system_bin_dirs
+from pgsage.analyzer.app.throwaway import ThrowawayServer, embedded_bin_dir, system_bin_dirs
 
 
 @dataclass

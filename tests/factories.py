@@ -11,21 +11,22 @@ import itertools
 from collections.abc import Iterable
 from typing import Any
 
-from analyzer.model import Model
-from analyzer.snapshot import CollectorStatus, Snapshot, Target
-from analyzer.sqlgen import ident
-from collectors.activity import Backend
-from collectors.columns import ColumnStats
-from collectors.constraints import Constraint
-from collectors.database import DatabaseStats
-from collectors.extensions import Extension
-from collectors.indexes import IndexStats
-from collectors.plans import PlanRecord
-from collectors.sequences import SequenceState
-from collectors.server import ServerInfo
-from collectors.settings import Setting
-from collectors.statements import StatementStats
-from collectors.tables import TableStats
+from pgsage.analyzer.engine.pipeline import estimate_indexes
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot, Target
+from pgsage.analyzer.sqlgen import ident
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.extensions import Extension
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.plans import PlanRecord
+from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.settings import Setting
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.tables import TableStats
 
 DAY = 86_400.0
 NOW = 1_795_000_000.0
@@ -165,8 +166,7 @@ def plan_node(node_type: str, rows: float = 1.0, cost: float = 10.0,
 
 def make_plan(queryid: int, tree: dict[str, Any]) -> PlanRecord:
     """The plans collector's record of one statement's plan (hash computed from the tree)."""
-    from analyzer.explain import Plan
-    from analyzer.plans import record
+    from pgsage.analyzer.model.plan_tree import Plan, record
 
     return record(queryid, Plan(float(tree["Total Cost"]), float(tree["Plan Rows"]), tree))
 
@@ -259,4 +259,4 @@ def make_snapshot(
 
 
 def make_model(baseline: Snapshot | None = None, **snapshot: Any) -> Model:
-    return Model(make_snapshot(**snapshot), baseline)
+    return estimate_indexes(Model(make_snapshot(**snapshot), baseline))

@@ -13,21 +13,22 @@ from typing import Any
 
 from factories import NOW, make_backend, make_extension, make_server, make_snapshot
 
-from analyzer.host import HostSpec
-from analyzer.model import Model
-from analyzer.snapshot import Snapshot
-from collectors.archiver import ArchiverStats
-from collectors.columns import ColumnStats
-from collectors.database import DatabaseAge, DatabaseStats
-from collectors.hba import HbaRule
-from collectors.key_ranges import KeyRange
-from collectors.namespaces import Namespace
-from collectors.replication import PreparedXact, Replica, ReplicationSlot
-from collectors.roles import Role
-from collectors.row_security import RowSecurity
-from collectors.settings import Setting
-from collectors.tables import TableStats
-from collectors.wal import WalStats
+from pgsage.analyzer.engine.pipeline import estimate_indexes
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.host import HostSpec
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.collectors.archiver import ArchiverStats
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.hba import HbaRule
+from pgsage.collectors.key_ranges import KeyRange
+from pgsage.collectors.namespaces import Namespace
+from pgsage.collectors.replication import PreparedXact, Replica, ReplicationSlot
+from pgsage.collectors.roles import Role
+from pgsage.collectors.row_security import RowSecurity
+from pgsage.collectors.settings import Setting
+from pgsage.collectors.tables import TableStats
+from pgsage.collectors.wal import WalStats
 
 GB = 1024**3
 HOST = HostSpec(memory_bytes=16 * GB, cpus=4, storage="ssd")
@@ -256,13 +257,13 @@ def arch_snapshot(*, changes: Mapping[str, Any] | None = None,
 
 def arch_model(host: HostSpec = HOST, baseline: Snapshot | None = None,
                **snapshot: Any) -> Model:
-    return Model(arch_snapshot(**snapshot), baseline, host=host)
+    return estimate_indexes(Model(arch_snapshot(**snapshot), baseline, host=host))
 
 
 def codes(model: Model, select: Iterable[str]) -> list[str]:
     """The codes of the findings the selected rules make on `model`."""
-    from analyzer.advise import advise
-    from analyzer.config import RulesConfig
+    from pgsage.analyzer.engine.advise import advise
+    from pgsage.analyzer.engine.config import RulesConfig
 
     found, notes = advise(model, RulesConfig(select=tuple(select)))
     assert not notes, notes

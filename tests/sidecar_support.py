@@ -17,12 +17,13 @@ from typing import Any, TypeVar
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
-from analyzer import config as config_mod
-from analyzer.config import Config
-from analyzer.sidecar.runner import Boot, CollectorResult
-from analyzer.sidecar.service import Sidecar
-from analyzer.snapshot import CollectorStatus
-from collectors.base import ServerContext
+from pgsage.analyzer.engine import config as config_mod
+from pgsage.analyzer.engine.config import Config
+from pgsage.analyzer.model.snapshot import CollectorStatus
+from pgsage.analyzer.sidecar.runner import Boot, CollectorResult
+from pgsage.analyzer.sidecar.service import Sidecar
+from pgsage.analyzer.sidecar.settings import sidecar_of, with_sidecar
+from pgsage.collectors.base import ServerContext
 
 R = TypeVar("R")
 
@@ -74,9 +75,8 @@ def sidecar_config(targets: list[dict[str, Any]], **sections: Any) -> Config:
     listen = doc["serve"].pop("listen")
     config = config_mod.validate({**doc, "serve": {**doc["serve"], "listen": "127.0.0.1:1"}})
     if listen.endswith(":0"):  # any free port: validation wants 1-65535, the OS picks one
-        serve = dataclasses.replace(config.sidecar.serve, port=0)
-        config = dataclasses.replace(config, sidecar=dataclasses.replace(config.sidecar,
-                                                                         serve=serve))
+        serve = dataclasses.replace(sidecar_of(config).serve, port=0)
+        config = with_sidecar(config, dataclasses.replace(sidecar_of(config), serve=serve))
     return config
 
 

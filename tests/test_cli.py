@@ -1,8 +1,8 @@
 """The `pgsage` command as a user meets it: exit codes, one-line errors, no secrets, libpq.
 
-Every test runs the real command in a subprocess (`python -m analyzer`, the same entry point as
-the `pgsage` script) with a clean environment: no `PG*` or `PGSAGE_*` variable leaks in from
-the developer's shell. Exit codes are DESIGN.md's: 0 ok, 1 findings at or above `--fail-on`,
+Every test runs the real command in a subprocess (`python -m pgsage.analyzer`, the same entry
+point as the `pgsage` script) with a clean environment: no `PG*` or `PGSAGE_*` variable leaks
+in from the developer's shell. Exit codes are DESIGN.md's: 0 ok, 1 findings at or above `--fail-on`,
 2 usage, configuration or input file, 3 cannot connect or the server refused.
 """
 
@@ -25,11 +25,11 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 from report_contract import check_report
 
-from analyzer import __version__
-from analyzer.snapshot import Snapshot, Target
-from analyzer.throwaway import free_port
+from pgsage.analyzer import __version__
+from pgsage.analyzer.app.throwaway import free_port
+from pgsage.analyzer.model.snapshot import Snapshot, Target
 
-PGSAGE = [sys.executable, "-m", "analyzer"]
+PGSAGE = [sys.executable, "-m", "pgsage.analyzer"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -476,7 +476,7 @@ def test_pgsage_without_a_command_shows_the_help() -> None:
 def test_analyze_help_documents_every_option() -> None:
     from typer.main import get_command
 
-    from analyzer.cli import app
+    from pgsage.analyzer.app.cli import app
 
     analyze = get_command(app).commands["analyze"]
     text = pgsage("analyze", "--help").out
@@ -546,7 +546,7 @@ def test_a_config_file_selects_and_ignores_rules(seeded: Seeded, tmp_path: Path)
 
 
 def test_a_config_file_sets_rule_options(seeded: Seeded, tmp_path: Path) -> None:
-    from rules import REGISTRY
+    from pgsage.rules import REGISTRY
 
     options = [(r.code, k, v) for r in REGISTRY.values() for k, v in r.default_options().items()
                if isinstance(v, int | float) and not isinstance(v, bool)]
@@ -611,7 +611,7 @@ def test_an_invalid_environment_variable_exits_2(tmp_path: Path) -> None:
 
 
 def test_a_flag_replaces_the_environment_value(seeded: Seeded) -> None:
-    from rules import REGISTRY
+    from pgsage.rules import REGISTRY
 
     others = [code for code in REGISTRY if code != "IX002"]
     if not others:

@@ -8,7 +8,7 @@ from pathlib import Path
 from factories_arch import arch_snapshot
 from typer.testing import CliRunner
 
-from analyzer.cli import app
+from pgsage.analyzer.app.cli import app
 
 runner = CliRunner()
 

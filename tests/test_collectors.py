@@ -21,26 +21,26 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from analyzer.collect import collect, failure_reason, run_collector, server_context
-from analyzer.connection import Session, SessionLimits
-from analyzer.snapshot import Snapshot
-from analyzer.throwaway import DEFAULT_SETTINGS, ThrowawayServer
-from collectors import REGISTRY, ServerContext, Skip
-from collectors.activity import Backend
-from collectors.archiver import ArchiverStats
-from collectors.bgwriter import BgwriterStats
-from collectors.columns import ColumnStats
-from collectors.constraints import Constraint
-from collectors.database import DatabaseAge, DatabaseStats
-from collectors.extensions import Extension
-from collectors.indexes import IndexStats
-from collectors.replication import PreparedXact, Replica, ReplicationSlot
-from collectors.sequences import SequenceState
-from collectors.server import ServerInfo
-from collectors.settings import Setting
-from collectors.statements import StatementsInfo, StatementStats
-from collectors.tables import TableStats
-from collectors.wal import WalStats
+from pgsage.analyzer.app.throwaway import DEFAULT_SETTINGS, ThrowawayServer
+from pgsage.analyzer.live.collect import collect, failure_reason, run_collector, server_context
+from pgsage.analyzer.live.connection import Session, SessionLimits
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.collectors import REGISTRY, ServerContext, Skip
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.archiver import ArchiverStats
+from pgsage.collectors.bgwriter import BgwriterStats
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.extensions import Extension
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.replication import PreparedXact, Replica, ReplicationSlot
+from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.settings import Setting
+from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.tables import TableStats
+from pgsage.collectors.wal import WalStats
 
 if TYPE_CHECKING:
     from conftest import PgDatabase, PgServer

@@ -10,11 +10,11 @@ import pytest
 from conftest import PgDatabase
 from test_collectors import by, seed, snapshot
 
-from collectors.hba import HbaRule
-from collectors.key_ranges import KeyRange
-from collectors.namespaces import Namespace
-from collectors.roles import Role
-from collectors.row_security import RowSecurity
+from pgsage.collectors.hba import HbaRule
+from pgsage.collectors.key_ranges import KeyRange
+from pgsage.collectors.namespaces import Namespace
+from pgsage.collectors.roles import Role
+from pgsage.collectors.row_security import RowSecurity
 
 ARCH = ("roles", "hba", "namespaces", "row_security", "key_ranges")
 

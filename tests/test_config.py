@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.config import load
-from analyzer.connection import SessionLimits
-from analyzer.errors import ConfigError
-from rules import REGISTRY
+from pgsage.analyzer.engine.config import load
+from pgsage.analyzer.errors import ConfigError
+from pgsage.analyzer.live.connection import SessionLimits
+from pgsage.rules import REGISTRY
 
 
 def toml(tmp_path: Path, text: str) -> Path:

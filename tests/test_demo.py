@@ -16,9 +16,9 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-import rules
-from analyzer import demo
-from analyzer.cli import app
+from pgsage import rules
+from pgsage.analyzer.app import demo
+from pgsage.analyzer.app.cli import app
 
 CORE_COLLECTORS = ("server", "settings", "extensions", "statements", "statements_info",
                    "tables", "indexes", "constraints", "sequences", "columns", "database")

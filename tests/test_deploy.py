@@ -25,7 +25,7 @@ import psycopg
 import pytest
 from sidecar_support import fetch, parse, value, wait_for
 
-from analyzer.throwaway import ThrowawayServer, embedded_bin_dir, free_port
+from pgsage.analyzer.app.throwaway import ThrowawayServer, embedded_bin_dir, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -207,7 +207,7 @@ advice = "30s"
             env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PGSAGE_"))}
             with (tmp / "pgsage.log").open("w") as log:
                 procs.append(subprocess.Popen(
-                    [sys.executable, "-m", "analyzer", "serve", "--config",
+                    [sys.executable, "-m", "pgsage.analyzer", "serve", "--config",
                      str(tmp / "pgsage.toml")], cwd=ROOT, env=env, stdout=log,
                     stderr=subprocess.STDOUT))
             pgsage = f"http://127.0.0.1:{pgsage_port}"

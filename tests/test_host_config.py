@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from analyzer.config import load, validate
-from analyzer.errors import ConfigError
-from analyzer.host import ASSUMED_MEMORY, HostSpec
+from pgsage.analyzer.engine.config import load, validate
+from pgsage.analyzer.errors import ConfigError
+from pgsage.analyzer.model.host import ASSUMED_MEMORY, HostSpec
 
 
 def test_host_table_is_parsed_with_units() -> None:

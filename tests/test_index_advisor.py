@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from conftest import PgDatabase
 
-from analyzer import config
-from analyzer.findings import Recommendation
-from analyzer.index_advisor import AdvisorOptions
-from analyzer.pipeline import analyze_live, indexes_live
+from pgsage.analyzer.engine import config
+from pgsage.analyzer.engine.pipeline import analyze_live, indexes_live
+from pgsage.analyzer.model.findings import Recommendation
+from pgsage.analyzer.model.index_plan import AdvisorOptions
 
 SHOP = """
 CREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL,
@@ -108,7 +108,7 @@ def test_an_is_null_filter_most_calls_share_gets_a_partial_index(pg: PgDatabase)
     report = analyze_live(pg.dsn, config.load(env={}))
     sql = " ".join(r.action.sql for r in creates(report.recommendations) if r.action and
                    r.action.sql)
-    assert 'WHERE "deleted_at" IS NULL' in sql
+    assert 'WHERE deleted_at IS NULL' in sql
 
 
 def test_jsonb_containment_and_infix_search_get_gin_indexes(
@@ -128,7 +128,7 @@ def test_jsonb_containment_and_infix_search_get_gin_indexes(
     assert set(gin) == {("attrs",), ("title",)}
     trigram = gin[("title",)].action
     assert trigram and (trigram.sql or "").startswith(
-        'CREATE EXTENSION IF NOT EXISTS "pg_trgm";')
+        'CREATE EXTENSION IF NOT EXISTS pg_trgm;')
     for r in gin.values():
         assert r.impact["confidence"] == "estimate" and r.severity.rank <= 2
 

@@ -6,9 +6,9 @@ import pglast
 import pytest
 from factories import make_table
 
-from analyzer.index_candidates import CandidateOptions, TableFacts, statement_candidates
-from analyzer.plannable import plannable_variant
-from analyzer.workload import Catalog, Statement, TableRef, describe
+from pgsage.analyzer.advisor.candidates import CandidateOptions, TableFacts, statement_candidates
+from pgsage.analyzer.advisor.plannable import plannable_variant
+from pgsage.analyzer.model.workload import Catalog, Statement, TableRef, describe
 
 
 def statement(text: str) -> Statement:

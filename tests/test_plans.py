@@ -6,10 +6,10 @@ import json
 
 from factories import make_model, make_plan, make_snapshot, make_statement, plan_node
 
-from analyzer.model import Model
-from analyzer.plans import catalog_only, plan_hash, top_queryids
-from analyzer.snapshot import Snapshot
-from analyzer.workload import Catalog, describe
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.plan_tree import catalog_only, plan_hash, top_queryids
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.model.workload import Catalog, describe
 
 
 def scan(index: str | None, cost: float, rows: float) -> dict[str, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from collectors.redact import CLEARTEXT, HASHED, redact, secrets_in
+from pgsage.collectors.redact import CLEARTEXT, HASHED, redact, secrets_in
 
 
 @pytest.mark.parametrize(("text", "kind"), [

@@ -11,11 +11,11 @@ import json
 import pytest
 from report_contract import check_report, contract_errors
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Window
-from analyzer.render import Format, render, render_markdown, render_table
-from analyzer.report import Report
-from analyzer.snapshot import CollectorStatus, Target
+from pgsage.analyzer.model.core import Window
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.snapshot import CollectorStatus, Target
+from pgsage.analyzer.output.render import Format, render, render_markdown, render_table
+from pgsage.analyzer.output.report import Report
 
 LONG = "orders_archive_customer_reference_and_region_lookup_index_2024_q4"  # 63 characters
 

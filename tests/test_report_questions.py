@@ -5,9 +5,21 @@ from __future__ import annotations
 from factories import make_model
 from report_contract import check_report
 
-from analyzer.findings import Action, Category, Question, Recommendation, Severity, ranked
-from analyzer.render import QUESTIONS_HEADING, render_json, render_markdown, render_table
-from analyzer.report import build
+from pgsage.analyzer.model.findings import (
+    Action,
+    Category,
+    Question,
+    Recommendation,
+    Severity,
+    ranked,
+)
+from pgsage.analyzer.output.render import (
+    QUESTIONS_HEADING,
+    render_json,
+    render_markdown,
+    render_table,
+)
+from pgsage.analyzer.output.report import build
 
 
 def _report() -> object:

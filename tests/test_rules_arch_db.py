@@ -26,12 +26,17 @@ import pytest
 from conftest import PgDatabase
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from analyzer.config import Config, validate
-from analyzer.findings import Recommendation, Severity
-from analyzer.host import HostSpec
-from analyzer.pipeline import analyze, take_snapshot
-from analyzer.report import Report
-from analyzer.throwaway import DEFAULT_SETTINGS, ThrowawayServer, embedded_bin_dir, system_bin_dirs
+from pgsage.analyzer.app.throwaway import (
+    DEFAULT_SETTINGS,
+    ThrowawayServer,
+    embedded_bin_dir,
+    system_bin_dirs,
+)
+from pgsage.analyzer.engine.config import Config, validate
+from pgsage.analyzer.engine.pipeline import analyze, take_snapshot
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.model.host import HostSpec
+from pgsage.analyzer.output.report import Report
 
 ARCH_CODES = ("SD", "CF01", "CF02", "MT01", "BK", "SE")
 """The rules of issue 6 (CF001 and MT001 belong to other families)."""
@@ -200,7 +205,7 @@ def test_long_transaction_holding_xmin(pg: PgDatabase) -> None:
 # --- the password literal never leaves the database ----------------------------------------------
 def pgsage(*args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PGSAGE_"))}
-    return subprocess.run([sys.executable, "-m", "analyzer", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "pgsage.analyzer", *args], capture_output=True,
                           text=True, env=env, timeout=300)
 
 
@@ -302,7 +307,7 @@ def test_superuser_application_prepared_transaction_and_inactive_slot(
         assert superuser.evidence["role"] == "appsu"
         assert superuser.evidence["applications"] == ["shop-api"]
         assert superuser.action and superuser.action.sql and \
-            superuser.action.sql.startswith('ALTER ROLE "appsu" NOSUPERUSER;')
+            superuser.action.sql.startswith('ALTER ROLE appsu NOSUPERUSER;')
         [slot] = by_rule(report, "MT017")
         assert slot.evidence["slot_name"] == "pgsage_test_slot"
         assert slot.evidence["retained_bytes"] is not None

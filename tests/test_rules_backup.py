@@ -12,17 +12,17 @@ from factories_arch import (
     with_database,
 )
 
-from analyzer.advise import ask
-from analyzer.config import RulesConfig
-from analyzer.findings import Recommendation, Severity
-from analyzer.model import Model
-from rules.backup.archiving import archive_tool, segment_end
+from pgsage.analyzer.engine.advise import ask
+from pgsage.analyzer.engine.config import RulesConfig
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.rules.backup.archiving import archive_tool, segment_end
 
 SEGMENT = 16 * 1024**2
 
 
 def all_of(model: Model, code: str) -> list[Recommendation]:
-    from analyzer.advise import advise
+    from pgsage.analyzer.engine.advise import advise
 
     found, notes = advise(model, RulesConfig(select=(code,)))
     assert not notes
@@ -91,7 +91,7 @@ def test_bk003_unarchived_wal_older_than_the_rpo() -> None:
 
 
 def test_bk003_archive_timeout_off_is_bounded_to_the_rpo_option() -> None:
-    from analyzer.advise import advise
+    from pgsage.analyzer.engine.advise import advise
 
     model = arch_model(changes={"archive_timeout": "0"})
     found, _ = advise(model, RulesConfig(select=("BK003",),

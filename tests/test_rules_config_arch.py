@@ -7,17 +7,17 @@ import dataclasses
 from factories import make_statement, make_table
 from factories_arch import HOST, app_backend, arch_model, codes, make_role, with_database
 
-from analyzer.findings import Recommendation, Severity
-from analyzer.host import HostSpec
-from analyzer.model import Model
-from collectors.statements import StatementsInfo
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.model.host import HostSpec
+from pgsage.collectors.statements import StatementsInfo
 
 GB = 1024**3
 
 
 def only(model: Model, code: str) -> Recommendation:
-    from analyzer.advise import advise
-    from analyzer.config import RulesConfig
+    from pgsage.analyzer.engine.advise import advise
+    from pgsage.analyzer.engine.config import RulesConfig
 
     found, notes = advise(model, RulesConfig(select=(code,)))
     assert not notes and len(found) == 1, found
@@ -89,7 +89,7 @@ def test_cf012_spills_fit_the_budget_raise_work_mem_globally() -> None:
 
 def test_cf012_big_spills_go_to_the_role_only() -> None:
     f = only(_spills(temp_blocks=100 * 64_000), "CF012")  # 500 MB per call
-    assert f.action and f.action.sql == "ALTER ROLE \"report\" SET work_mem = '1GB';"
+    assert f.action and f.action.sql == "ALTER ROLE report SET work_mem = '1GB';"
     assert "per role" in f.title
 
 
@@ -204,7 +204,7 @@ def test_cf021_idle_in_transaction_proposes_a_role_timeout() -> None:
                         data={"database": [with_database(session_time=1000.0,
                                                          idle_in_transaction_time=250.0)]}),
              "CF021")
-    assert f.action and f.action.sql == ("ALTER ROLE \"app\" SET "
+    assert f.action and f.action.sql == ("ALTER ROLE app SET "
                                          "idle_in_transaction_session_timeout = '5min';")
     assert "25.0%" in f.detail and f.evidence["idle_in_transaction_pids"] == [6000]
 

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from factories import make_extension, make_model, make_setting
 
-from analyzer.config import Config, RulesConfig
-from analyzer.findings import Recommendation, Severity
-from analyzer.model import Model
-from analyzer.pipeline import analyze, take_snapshot
-from rules import REGISTRY
+from pgsage.analyzer.engine.config import Config, RulesConfig
+from pgsage.analyzer.engine.pipeline import analyze, estimate_indexes, take_snapshot
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.rules import REGISTRY
 
 if TYPE_CHECKING:
     from conftest import PgDatabase
@@ -197,7 +197,7 @@ def test_sequence_undo_runs(pg: PgDatabase) -> None:
 def test_unused_index_drop_and_undo_run(pg: PgDatabase) -> None:
     """The window of a fresh server is seconds long, so the rule runs with no minimum."""
     pg.execute(SHOP + "CREATE INDEX orders_note_idx ON orders (note);")
-    model = Model(take_snapshot(pg.dsn, Config()))
+    model = estimate_indexes(Model(take_snapshot(pg.dsn, Config())))
     rule = REGISTRY["IX004"]
     found = [f for f in rule.check(model, rule.Options(min_window_days=0.0, min_bytes=0))
              if f.object.index == "orders_note_idx"]

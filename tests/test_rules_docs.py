@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analyzer.cli import app
-from analyzer.findings import Category
-from analyzer.rules_doc import all_rules_markdown
-from rules import REGISTRY, Rule
-from rules.base import CODE_PATTERN, DOC_SECTIONS
+from pgsage.analyzer.app.cli import app
+from pgsage.analyzer.model.findings import Category
+from pgsage.analyzer.output.rules_doc import all_rules_markdown
+from pgsage.rules import REGISTRY, Rule
+from pgsage.rules.base import CODE_PATTERN, DOC_SECTIONS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
 
@@ -91,7 +91,7 @@ def test_rules_show_unknown_code_exits_2_with_one_line() -> None:
 
 def test_docs_rules_md_is_generated_from_the_docstrings() -> None:
     assert DOCS.read_text() == all_rules_markdown(), (
-        "docs/rules.md is stale: python -m analyzer.rules_doc > docs/rules.md")
+        "docs/rules.md is stale: python -m pgsage.analyzer.output.rules_doc > docs/rules.md")
 
 
 def test_docs_nest_rule_sections_below_rule_titles() -> None:

@@ -25,11 +25,12 @@ from factories import (
     make_table,
 )
 
-from analyzer.findings import Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import MAX_IDENTIFIER_BYTES, index_name
-from collectors.tables import TableStats
-from rules import REGISTRY
+from pgsage.analyzer.engine.pipeline import estimate_indexes
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.sqlgen import MAX_IDENTIFIER_BYTES, index_name
+from pgsage.collectors.tables import TableStats
+from pgsage.rules import REGISTRY
 
 MB = 1024**2
 
@@ -97,7 +98,7 @@ def baseline_with_scans(before: int, after: int, days: float = 20.0) -> Model:
                         indexrelid=777)
         return make_snapshot(tables=[ORDERS], indexes=[ix], taken_at=at)
 
-    return Model(snap(after, NOW), snap(before, NOW - days * DAY))
+    return estimate_indexes(Model(snap(after, NOW), snap(before, NOW - days * DAY)))
 
 
 UNUSED_CASES = [
@@ -162,9 +163,9 @@ def test_unused_index_min_window_option() -> None:
 def test_unused_index_action_drops_and_undo_recreates_concurrently() -> None:
     found = only("IX004", unused_model())
     assert found.action is not None
-    assert found.action.sql == 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_note_idx";'
-    assert found.action.undo_sql == ('CREATE INDEX CONCURRENTLY "orders_note_idx" ON '
-                                     '"public"."orders" USING btree ("note");')
+    assert found.action.sql == 'DROP INDEX CONCURRENTLY IF EXISTS public.orders_note_idx;'
+    assert found.action.undo_sql == ('CREATE INDEX CONCURRENTLY orders_note_idx ON '
+                                     'public.orders USING btree (note);')
 
 
 def test_unused_index_object_and_evidence() -> None:
@@ -215,15 +216,15 @@ def test_invalid_index_is_dropped_then_rebuilt_concurrently() -> None:
     found = only("IX005", invalid_model())
     assert found.action is not None and found.action.sql is not None
     assert found.action.sql.splitlines() == [
-        'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_status_idx";',
-        'CREATE INDEX CONCURRENTLY "orders_status_idx" ON "public"."orders" USING btree '
-        '("status");',
+        'DROP INDEX CONCURRENTLY IF EXISTS public.orders_status_idx;',
+        'CREATE INDEX CONCURRENTLY orders_status_idx ON public.orders USING btree '
+        '(status);',
     ]
 
 
 def test_invalid_unique_index_explains_duplicates() -> None:
     found = only("IX005", invalid_model(is_unique=True))
-    assert 'SELECT "status", count(*) FROM "public"."orders" GROUP BY "status" HAVING' \
+    assert 'SELECT status, count(*) FROM public.orders GROUP BY status HAVING' \
         in found.detail
 
 
@@ -231,7 +232,7 @@ def test_reindex_leftover_is_only_dropped() -> None:
     found = only("IX005", invalid_model("orders_status_idx_ccnew", original=True))
     assert found.action is not None
     assert found.action.sql == ('DROP INDEX CONCURRENTLY IF EXISTS '
-                                '"public"."orders_status_idx_ccnew";')
+                                'public.orders_status_idx_ccnew;')
 
 
 def test_reindex_leftover_without_original_is_rebuilt() -> None:
@@ -330,16 +331,16 @@ def test_foreign_key_cases(case: Case) -> None:
 def test_foreign_key_action_creates_concurrently_and_undo_drops() -> None:
     found = only("IX006", fk_model())
     assert found.action is not None
-    assert found.action.sql == ('CREATE INDEX CONCURRENTLY "orders_customer_id_idx" ON '
-                                '"public"."orders" USING btree ("customer_id");')
+    assert found.action.sql == ('CREATE INDEX CONCURRENTLY orders_customer_id_idx ON '
+                                'public.orders USING btree (customer_id);')
     assert found.action.undo_sql == ('DROP INDEX CONCURRENTLY IF EXISTS '
-                                     '"public"."orders_customer_id_idx";')
+                                     'public.orders_customer_id_idx;')
 
 
 def test_foreign_key_index_keeps_key_column_order() -> None:
     found = only("IX006", fk_model(columns=("b", "a")))
     assert found.action is not None and found.action.sql is not None
-    assert '("b", "a")' in found.action.sql and found.object.columns == ("b", "a")
+    assert '(b, a)' in found.action.sql and found.object.columns == ("b", "a")
 
 
 def test_foreign_key_name_collision_gets_a_suffix() -> None:
@@ -349,7 +350,7 @@ def test_foreign_key_name_collision_gets_a_suffix() -> None:
     model = make_model(tables=[orders, customers], indexes=[taken],
                        constraints=[make_fk(orders, ("customer_id",), customers)])
     found = only("IX006", model)
-    assert found.action is not None and '"orders_customer_id_idx1"' in (found.action.sql or "")
+    assert found.action is not None and 'orders_customer_id_idx1' in (found.action.sql or "")
 
 
 def test_foreign_key_detail_states_counts_and_window() -> None:
@@ -373,18 +374,18 @@ def test_foreign_key_on_partitioned_table_attaches_partition_indexes() -> None:
     found = only("IX006", model)
     assert found.action is not None and found.action.sql is not None
     assert found.action.sql.splitlines() == [
-        'CREATE INDEX "events_customer_id_idx" ON ONLY "public"."events" USING btree '
-        '("customer_id");',
-        'CREATE INDEX CONCURRENTLY "events_2026_01_customer_id_idx" ON '
-        '"public"."events_2026_01" USING btree ("customer_id");',
-        'ALTER INDEX "public"."events_customer_id_idx" ATTACH PARTITION '
-        '"public"."events_2026_01_customer_id_idx";',
-        'CREATE INDEX CONCURRENTLY "events_2026_02_customer_id_idx" ON '
-        '"public"."events_2026_02" USING btree ("customer_id");',
-        'ALTER INDEX "public"."events_customer_id_idx" ATTACH PARTITION '
-        '"public"."events_2026_02_customer_id_idx";',
+        'CREATE INDEX events_customer_id_idx ON ONLY public.events USING btree '
+        '(customer_id);',
+        'CREATE INDEX CONCURRENTLY events_2026_01_customer_id_idx ON '
+        'public.events_2026_01 USING btree (customer_id);',
+        'ALTER INDEX public.events_customer_id_idx ATTACH PARTITION '
+        'public.events_2026_01_customer_id_idx;',
+        'CREATE INDEX CONCURRENTLY events_2026_02_customer_id_idx ON '
+        'public.events_2026_02 USING btree (customer_id);',
+        'ALTER INDEX public.events_customer_id_idx ATTACH PARTITION '
+        'public.events_2026_02_customer_id_idx;',
     ]
-    assert found.action.undo_sql == 'DROP INDEX IF EXISTS "public"."events_customer_id_idx";'
+    assert found.action.undo_sql == 'DROP INDEX IF EXISTS public.events_customer_id_idx;'
     assert found.evidence["child_rows"] == 1_000_000
 
 
@@ -397,7 +398,7 @@ def test_foreign_key_on_partitioned_table_attaches_an_existing_partition_index()
     found = only("IX006", model)
     assert found.action is not None and found.action.sql is not None
     lines = found.action.sql.splitlines()
-    assert 'ALTER INDEX "public"."events_customer_id_idx" ATTACH PARTITION "public"."p1_cust";' \
+    assert 'ALTER INDEX public.events_customer_id_idx ATTACH PARTITION public.p1_cust;' \
         in lines
     assert not any('"events_2026_01_customer_id_idx"' in line for line in lines)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from factories import make_index, make_model, make_pkey, make_table
 
-from rules.index.redundant import RedundantIndex, RedundantOptions
-from rules.index.write_only import WriteOnlyIndex, WriteOnlyOptions
+from pgsage.rules.index.redundant import RedundantIndex, RedundantOptions
+from pgsage.rules.index.write_only import WriteOnlyIndex, WriteOnlyOptions
 
 
 def redundant(**model: object) -> list[str]:

@@ -13,10 +13,10 @@ import pglast
 import pytest
 from factories import DAY, NOW, make_fk, make_model, make_sequence, make_snapshot, make_table
 
-from analyzer.findings import Recommendation, Severity
-from analyzer.model import Model
-from collectors.sequences import SequenceState
-from rules import REGISTRY
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.collectors.sequences import SequenceState
+from pgsage.rules import REGISTRY
 
 INT4 = 2**31 - 1
 INT8 = 2**63 - 1
@@ -91,8 +91,8 @@ def test_serial_int4_widens_column_then_sequence() -> None:
     found = only(seq_model(make_sequence(last_value=int(INT4 * 0.8))))
     assert found.action is not None and found.action.sql is not None
     assert found.action.sql.splitlines() == [
-        'ALTER TABLE "public"."orders" ALTER COLUMN "id" TYPE bigint;',
-        'ALTER SEQUENCE "public"."orders_id_seq" AS bigint NO MAXVALUE;',
+        'ALTER TABLE public.orders ALTER COLUMN id TYPE bigint;',
+        'ALTER SEQUENCE public.orders_id_seq AS bigint NO MAXVALUE;',
     ]
 
 
@@ -100,8 +100,8 @@ def test_undo_restores_types_in_reverse_order() -> None:
     found = only(seq_model(make_sequence(last_value=int(INT4 * 0.8))))
     assert found.action is not None and found.action.undo_sql is not None
     assert found.action.undo_sql.splitlines() == [
-        'ALTER SEQUENCE "public"."orders_id_seq" AS integer MAXVALUE 2147483647;',
-        'ALTER TABLE "public"."orders" ALTER COLUMN "id" TYPE integer;',
+        'ALTER SEQUENCE public.orders_id_seq AS integer MAXVALUE 2147483647;',
+        'ALTER TABLE public.orders ALTER COLUMN id TYPE integer;',
     ]
 
 
@@ -109,7 +109,7 @@ def test_bigint_sequence_feeding_int4_column_only_widens_column() -> None:
     seq = make_sequence(last_value=int(INT4 * 0.8), data_type="bigint", max_value=INT8)
     found = only(seq_model(seq))
     assert found.action is not None
-    assert found.action.sql == 'ALTER TABLE "public"."orders" ALTER COLUMN "id" TYPE bigint;'
+    assert found.action.sql == 'ALTER TABLE public.orders ALTER COLUMN id TYPE bigint;'
     assert "(the integer column public.orders.id)" in found.detail
 
 
@@ -117,7 +117,7 @@ def test_int4_sequence_feeding_bigint_column_only_widens_sequence() -> None:
     seq = make_sequence(last_value=int(INT4 * 0.8), owner_column_type="bigint")
     found = only(seq_model(seq))
     assert found.action is not None
-    assert found.action.sql == 'ALTER SEQUENCE "public"."orders_id_seq" AS bigint NO MAXVALUE;'
+    assert found.action.sql == 'ALTER SEQUENCE public.orders_id_seq AS bigint NO MAXVALUE;'
 
 
 def test_descending_sequence_lifts_minvalue() -> None:
@@ -133,7 +133,7 @@ def test_referencing_foreign_keys_are_widened_too() -> None:
     found = only(seq_model(make_sequence(last_value=int(INT4 * 0.8)), tables=[orders, lines],
                            constraints=[fk]))
     assert found.action is not None and found.action.sql is not None
-    assert 'ALTER TABLE "public"."order lines" ALTER COLUMN "Order Id" TYPE bigint;' in \
+    assert 'ALTER TABLE public."order lines" ALTER COLUMN "Order Id" TYPE bigint;' in \
         found.action.sql.splitlines()
 
 

@@ -14,14 +14,14 @@ from factories_arch import (
     make_slot,
 )
 
-from analyzer.findings import Recommendation, Severity
-from analyzer.model import Model
-from collectors.constraints import Constraint
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.collectors.constraints import Constraint
 
 
 def all_of(model: Model, code: str) -> list[Recommendation]:
-    from analyzer.advise import advise
-    from analyzer.config import RulesConfig
+    from pgsage.analyzer.engine.advise import advise
+    from pgsage.analyzer.engine.config import RulesConfig
 
     found, notes = advise(model, RulesConfig(select=(code,)))
     assert not notes
@@ -35,10 +35,10 @@ def test_mt010_large_table_waits_for_the_default_scale_factor() -> None:
     [f] = all_of(arch_model(tables=[t]), "MT010")
     assert "wait for 2,000,050 dead tuples" in f.detail
     assert f.action and f.action.sql == (
-        'VACUUM (VERBOSE, ANALYZE) "public"."events";\n'
-        'ALTER TABLE "public"."events" SET (autovacuum_vacuum_scale_factor = 0.005, '
+        'VACUUM (VERBOSE, ANALYZE) public.events;\n'
+        'ALTER TABLE public.events SET (autovacuum_vacuum_scale_factor = 0.005, '
         "autovacuum_vacuum_threshold = 1000);")
-    assert f.action.undo_sql == ('ALTER TABLE "public"."events" RESET '
+    assert f.action.undo_sql == ('ALTER TABLE public.events RESET '
                                  "(autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold);")
 
 
@@ -65,7 +65,7 @@ def test_mt011_never_analyzed_and_stale() -> None:
                        last_autoanalyze=NOW - 7 * 86_400)
     found = {f.object.table: f for f in all_of(arch_model(tables=[never, stale]), "MT011")}
     assert found["fresh"].severity is Severity.MEDIUM
-    assert found["fresh"].action and found["fresh"].action.sql == 'ANALYZE "public"."fresh";'
+    assert found["fresh"].action and found["fresh"].action.sql == 'ANALYZE public.fresh;'
     assert found["busy"].severity is Severity.LOW
     assert "autovacuum_analyze_scale_factor = 0.05" in (found["busy"].action.sql or "")  # type: ignore[union-attr]
 
@@ -86,7 +86,7 @@ def test_mt012_warns_at_half_and_is_critical_at_80_percent() -> None:
     assert set(found) == {"shop", "other"}
     assert found["shop"].severity is Severity.CRITICAL
     assert found["shop"].action and found["shop"].action.sql == \
-        'VACUUM (FREEZE, VERBOSE) "public"."ledger";'
+        'VACUUM (FREEZE, VERBOSE) public.ledger;'
     assert found["other"].severity is Severity.HIGH
     assert found["other"].action and found["other"].action.shell == \
         "vacuumdb --freeze --jobs=4 --dbname=other"
@@ -113,8 +113,8 @@ def test_mt013_key_without_sequence_near_int4_max_widens_it_and_its_references()
                             data={"key_ranges": [key]}), "MT013")
     assert f.severity is Severity.CRITICAL
     assert f.action and f.action.sql == (
-        'ALTER TABLE "public"."accounts" ALTER COLUMN "external_id" TYPE bigint;\n'
-        'ALTER TABLE "public"."payments" ALTER COLUMN "account_id" TYPE bigint;')
+        'ALTER TABLE public.accounts ALTER COLUMN external_id TYPE bigint;\n'
+        'ALTER TABLE public.payments ALTER COLUMN account_id TYPE bigint;')
 
 
 def test_mt013_passes_for_sequence_fed_or_young_keys() -> None:
@@ -136,13 +136,13 @@ def test_mt014_table_with_three_times_the_pages_it_needs() -> None:
     # 1M rows of 24 + 48 + 4 bytes: ~107 rows per page, ~9,350 pages needed.
     [f] = all_of(_bloated(relpages=40_000, index_bytes=30 * 1024**2), "MT014")
     assert 0.7 < f.evidence["bloat_ratio"] < 0.8 and f.evidence["estimated"] is True
-    assert f.action and f.action.sql == 'VACUUM (FULL, VERBOSE, ANALYZE) "public"."events";'
+    assert f.action and f.action.sql == 'VACUUM (FULL, VERBOSE, ANALYZE) public.events;'
 
 
 def test_mt015_index_with_nine_times_the_pages_it_needs() -> None:
     # 1M entries of 8 + 8 bytes: ~366 per leaf page at fill factor 90, ~22 MB needed.
     [f] = all_of(_bloated(relpages=9_400, index_bytes=200 * 1024**2), "MT015")
-    assert f.action and f.action.sql == 'REINDEX INDEX CONCURRENTLY "public"."events_id_idx";'
+    assert f.action and f.action.sql == 'REINDEX INDEX CONCURRENTLY public.events_id_idx;'
 
 
 def test_mt014_mt015_pass_for_compact_relations_and_missing_statistics() -> None:
@@ -187,7 +187,7 @@ def test_mt017_small_inactive_slot_is_medium_and_active_ones_pass() -> None:
 def test_mt018_prepared_transaction_left_behind() -> None:
     [f] = all_of(arch_model(data={"prepared_xacts": [make_prepared("tx'1", 7200.0)]}), "MT018")
     assert f.severity is Severity.HIGH
-    assert f.action and f.action.sql == ('-- connected to database "shop" as app:\n'
+    assert f.action and f.action.sql == ('-- connected to database shop as app:\n'
                                          "ROLLBACK PREPARED 'tx''1';")
 
 

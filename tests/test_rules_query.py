@@ -24,12 +24,17 @@ from factories import (
     plan_node,
 )
 
-from analyzer.findings import Recommendation, Severity
-from analyzer.index_advisor import IndexChoice, IndexPlan, StatementEffect
-from analyzer.index_candidates import Candidate, IndexKey
-from analyzer.model import Model
-from analyzer.workload import TableRef
-from rules import REGISTRY, build_options
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.model.index_plan import (
+    Candidate,
+    IndexChoice,
+    IndexKey,
+    IndexPlan,
+    StatementEffect,
+)
+from pgsage.analyzer.model.workload import TableRef
+from pgsage.rules import REGISTRY, build_options
 
 MB = 1024**2
 
@@ -43,7 +48,7 @@ def run(code: str, model: Model, **options: Any) -> list[Recommendation]:
 
 def advised(model: Model, *choices: IndexChoice) -> Model:
     """Pin the index advisor's plan (IX001) to these choices."""
-    model.live_index_plan = IndexPlan("hypopg", choices=list(choices))
+    model.index_plan = IndexPlan("hypopg", choices=list(choices))
     return model
 
 
@@ -153,7 +158,7 @@ def test_function_on_an_indexed_column_proposes_the_expression_index() -> None:
     assert f.severity is Severity.MEDIUM
     assert f.action is not None and f.action.sql is not None
     assert "USING btree ((lower(email)))" in f.action.sql
-    assert '"users_lower_email_idx"' in f.action.sql
+    assert 'users_lower_email_idx' in f.action.sql
 
 
 def test_non_sargable_defers_to_an_expression_index_ix001_proposes() -> None:
@@ -195,7 +200,7 @@ def test_leading_wildcard_like_proposes_a_trigram_index() -> None:
     assert len(found) == 1
     sql = found[0].action.sql if found[0].action else ""
     assert "CREATE EXTENSION IF NOT EXISTS pg_trgm;" in (sql or "")
-    assert "USING gin (\"name\" gin_trgm_ops)" in (sql or "")
+    assert "USING gin (name gin_trgm_ops)" in (sql or "")
 
 
 def test_a_parameter_pattern_is_not_a_leading_wildcard() -> None:
@@ -268,7 +273,7 @@ def test_count_star_of_a_large_table_offers_the_estimate() -> None:
     assert len(found) == 1
     assert found[0].action is not None
     assert found[0].action.sql == ("SELECT reltuples::bigint AS estimated_rows FROM pg_class "
-                                   "WHERE oid = '\"public\".\"events\"'::regclass;")
+                                   "WHERE oid = 'public.events'::regclass;")
     filtered = make_model(tables=[t], statements=[
         stmt(1, "SELECT count(*) FROM events WHERE kind = $1", 20)])
     assert run("QY010", filtered) == []
@@ -357,8 +362,8 @@ def test_seq_scan_with_a_selective_filter_proposes_an_index() -> None:
     found = run("QY101", advised(model))
     assert len(found) == 1
     assert found[0].action is not None
-    assert found[0].action.sql == ('CREATE INDEX CONCURRENTLY "orders_status_idx" ON '
-                                   '"public"."orders" USING btree ("status");')
+    assert found[0].action.sql == ('CREATE INDEX CONCURRENTLY orders_status_idx ON '
+                                   'public.orders USING btree (status);')
 
 
 def test_seq_scan_defers_to_ix001_and_ignores_unselective_filters() -> None:
@@ -379,7 +384,7 @@ def test_sort_under_limit_proposes_the_index_that_gives_the_order() -> None:
                                   "ORDER BY created_at DESC LIMIT 20")
     found = run("QY102", advised(model))
     assert len(found) == 1
-    assert 'USING btree ("user_id", "created_at")' in (found[0].action.sql or "") \
+    assert 'USING btree (user_id, created_at)' in (found[0].action.sql or "") \
         if found[0].action else False
     model, _ = orders_model(plan, "SELECT * FROM orders WHERE user_id = $1 "
                                   "ORDER BY created_at DESC LIMIT 20")
@@ -416,9 +421,9 @@ def test_estimate_far_below_rows_returned_proposes_create_statistics() -> None:
     assert len(found) == 1
     assert found[0].action is not None
     assert found[0].action.sql == (
-        'CREATE STATISTICS IF NOT EXISTS "public"."addresses_city_zip_stat" (dependencies, '
-        'ndistinct) ON "city", "zip" FROM "public"."addresses";\n'
-        'ANALYZE "public"."addresses";')
+        'CREATE STATISTICS IF NOT EXISTS public.addresses_city_zip_stat (dependencies, '
+        'ndistinct) ON city, zip FROM public.addresses;\n'
+        'ANALYZE public.addresses;')
     assert found[0].evidence["dependent_estimate"] == 100.0
 
 
@@ -451,7 +456,7 @@ def test_a_plan_that_lost_its_index_is_restored_by_recreating_it() -> None:
     assert f.severity is Severity.MEDIUM
     assert f.evidence["plan_hash_before"] != f.evidence["plan_hash_now"]
     assert f.action is not None and f.action.sql is not None
-    assert f.action.sql.startswith('CREATE INDEX CONCURRENTLY "users_email_idx" ON')
+    assert f.action.sql.startswith('CREATE INDEX CONCURRENTLY users_email_idx ON')
     same = make_model(baseline=before, tables=[t], indexes=[index],
                       statements=[stmt(1, text, 110, 500.0, 110)],
                       data={"plans": [make_plan(1, before_plan)]})

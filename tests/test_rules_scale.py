@@ -22,16 +22,17 @@ from factories import (
     make_table,
 )
 
-from analyzer.findings import Recommendation, Severity
-from analyzer.host import HostSpec
-from analyzer.model import Model
-from analyzer.snapshot import Snapshot
-from collectors.activity import Backend
-from collectors.bgwriter import BgwriterStats
-from collectors.database import DatabaseAge
-from collectors.wal import WalStats
-from rules import REGISTRY, build_options
-from rules.partitioning.candidates import choose_interval
+from pgsage.analyzer.engine.pipeline import estimate_indexes
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.model.host import HostSpec
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.bgwriter import BgwriterStats
+from pgsage.collectors.database import DatabaseAge
+from pgsage.collectors.wal import WalStats
+from pgsage.rules import REGISTRY, build_options
+from pgsage.rules.partitioning.candidates import choose_interval
 
 GB = 1024**3
 MB = 1024**2
@@ -51,7 +52,7 @@ def stmt(queryid: int, text: str, calls: int = 100, ms: float = 100.0, rows: int
 
 def model_of(snapshot: Snapshot, baseline: Snapshot | None = None, cpus: int | None = None
              ) -> Model:
-    return Model(snapshot, baseline, host=HostSpec(cpus=cpus))
+    return estimate_indexes(Model(snapshot, baseline, host=HostSpec(cpus=cpus)))
 
 
 # --- PT001 range partitioning ----------------------------------------------------------------
@@ -81,9 +82,9 @@ def test_time_series_with_retention_is_a_range_partitioning_candidate() -> None:
     assert f.severity is Severity.MEDIUM
     assert f.object.columns == ("created_at",)
     sql = f.action.sql if f.action else ""
-    assert 'PARTITION BY RANGE ("created_at");' in (sql or "")
-    assert 'ADD PRIMARY KEY ("id", "created_at");' in (sql or "")
-    assert "PARTITION OF \"public\".\"events_partitioned\" FOR VALUES FROM" in (sql or "")
+    assert 'PARTITION BY RANGE (created_at);' in (sql or "")
+    assert 'ADD PRIMARY KEY (id, created_at);' in (sql or "")
+    assert "PARTITION OF public.events_partitioned FOR VALUES FROM" in (sql or "")
     assert any("ATTACH PARTITION" in line for line in f.evidence["migration_sql"])
 
 
@@ -95,7 +96,7 @@ def test_partman_creates_the_partitions_when_installed() -> None:
                                                          schema="partman")],
                          data={"columns": events_columns(t)})
     sql = run("PT001", model_of(snap))[0].action
-    assert sql is not None and '"partman".create_parent(' in (sql.sql or "")
+    assert sql is not None and 'partman.create_parent(' in (sql.sql or "")
 
 
 @pytest.mark.parametrize("case", ["small", "no range access"])
@@ -124,7 +125,7 @@ def test_tenant_scoped_access_on_a_huge_table_proposes_hash_partitions() -> None
         stmt(2, "SELECT * FROM invoices WHERE id = $1", 100)], data={"columns": cols})
     found = run("PT002", model_of(snap))
     assert len(found) == 1
-    assert "PARTITION BY HASH (\"account_id\")" in (found[0].action.sql or "") \
+    assert "PARTITION BY HASH (account_id)" in (found[0].action.sql or "") \
         if found[0].action else False
     assert "(MODULUS 8, REMAINDER 7)" in (found[0].action.sql or "") if found[0].action else False
     mixed = make_snapshot(tables=[t], statements=[
@@ -173,8 +174,8 @@ def test_a_growing_default_partition_is_reported_with_a_probe() -> None:
     found = run("PT005", model_of(make_snapshot(tables=[parent, *parts, default])))
     assert len(found) == 1
     assert found[0].action is not None and found[0].action.sql == (
-        'SELECT min("created_at"), max("created_at"), count(*) FROM '
-        '"public"."events_default";')
+        'SELECT min(created_at), max(created_at), count(*) FROM '
+        'public.events_default;')
     idle = dataclasses.replace(default, n_tup_ins=0)
     assert run("PT005", model_of(make_snapshot(tables=[parent, *parts, idle]))) == []
 
@@ -186,8 +187,8 @@ def test_an_index_missing_on_one_partition_is_created_there() -> None:
     assert len(found) == 1
     assert found[0].evidence["missing_on"] == ["events_p2"]
     assert found[0].action is not None and found[0].action.sql == (
-        'CREATE INDEX CONCURRENTLY "events_p2_user_id_idx" ON "public"."events_p2" USING '
-        'btree ("user_id");')
+        'CREATE INDEX CONCURRENTLY events_p2_user_id_idx ON public.events_p2 USING '
+        'btree (user_id);')
     all_three = [make_index(p, f"{p.name}_user_id_idx", ("user_id",)) for p in parts]
     assert run("PT006", model_of(make_snapshot(tables=[parent, *parts],
                                                indexes=all_three))) == []
@@ -239,7 +240,7 @@ def test_sessions_idle_for_hours_get_an_idle_session_timeout() -> None:
     found = run("PL002", model_of(make_snapshot(activity=idle)))
     assert len(found) == 1
     assert found[0].action is not None
-    assert found[0].action.sql == "ALTER ROLE \"app\" SET idle_session_timeout = '120min';"
+    assert found[0].action.sql == "ALTER ROLE app SET idle_session_timeout = '120min';"
     timed = make_snapshot(activity=idle, settings=[
         dataclasses.replace(make_setting("idle_session_timeout", "3600000", "ms"))])
     assert run("PL002", model_of(timed)) == []

@@ -6,10 +6,10 @@ import pytest
 from factories import make_fk, make_index, make_pkey, make_sequence, make_statement, make_table
 from factories_arch import arch_model, codes, make_column, make_key_range
 
-from analyzer.findings import Recommendation, Severity
-from analyzer.model import Model
-from collectors.constraints import Constraint
-from collectors.tables import TableStats
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.tables import TableStats
 
 
 def pk(table: TableStats, columns: tuple[str, ...] = ("id",)) -> Constraint:
@@ -20,8 +20,8 @@ def pk(table: TableStats, columns: tuple[str, ...] = ("id",)) -> Constraint:
 
 
 def findings(model: Model, code: str) -> list[Recommendation]:
-    from analyzer.advise import advise
-    from analyzer.config import RulesConfig
+    from pgsage.analyzer.engine.advise import advise
+    from pgsage.analyzer.engine.config import RulesConfig
 
     found, notes = advise(model, RulesConfig(select=(code,)))
     assert not notes
@@ -43,8 +43,8 @@ def test_sd001_promotes_a_unique_index_on_not_null_columns() -> None:
     [f] = findings(arch_model(tables=[t], indexes=[ix],
                               data={"columns": [make_column(t, "code", "text")]}), "SD001")
     assert f.severity is Severity.LOW
-    assert f.action and f.action.sql == ('ALTER TABLE "public"."Events Log" ADD CONSTRAINT '
-                                         '"Events Log_pkey" PRIMARY KEY USING INDEX "events_uq";')
+    assert f.action and f.action.sql == ('ALTER TABLE public."Events Log" ADD CONSTRAINT '
+                                         '"Events Log_pkey" PRIMARY KEY USING INDEX events_uq;')
 
 
 def test_sd001_partitioned_table_key_includes_the_partition_key() -> None:
@@ -53,7 +53,7 @@ def test_sd001_partitioned_table_key_includes_the_partition_key() -> None:
     cols = [make_column(parent, "id"), make_column(parent, "created_at", "timestamptz", 2)]
     [f] = findings(arch_model(tables=[parent, part], data={"columns": cols}), "SD001")
     assert f.object.table == "m" and f.action
-    assert 'PRIMARY KEY ("id", "created_at")' in (f.action.sql or "")
+    assert 'PRIMARY KEY (id, created_at)' in (f.action.sql or "")
 
 
 def test_sd001_passes_with_a_primary_key() -> None:
@@ -70,7 +70,7 @@ def test_sd002_money_columns_in_double_precision() -> None:
                    "SD002")
     assert f.object.columns == ("total_amount", "unitPrice")
     assert f.action and f.action.sql == (
-        'ALTER TABLE "public"."orders" ALTER COLUMN "total_amount" TYPE numeric(19,4), '
+        'ALTER TABLE public.orders ALTER COLUMN total_amount TYPE numeric(19,4), '
         'ALTER COLUMN "unitPrice" TYPE numeric(19,4);')
 
 
@@ -89,7 +89,7 @@ def test_sd003_timestamp_without_time_zone_converts_without_rewrite_as_utc() -> 
     assert f.severity is Severity.LOW and f.object.columns == ("created_at",)
     assert f.action and f.action.sql == (
         "SET TimeZone = 'UTC';  -- existing values are read as UTC\n"
-        'ALTER TABLE "public"."orders" ALTER COLUMN "created_at" '
+        'ALTER TABLE public.orders ALTER COLUMN created_at '
         "TYPE timestamp(3) with time zone;")
 
 
@@ -112,8 +112,8 @@ def test_sd004_fast_growing_int4_key_gives_the_time_left() -> None:
     [f] = findings(_int4(rows=1e6, last=1_200_000_000, inserts=1_200_000_000), "SD004")
     assert f.evidence["position_source"].startswith("sequence")
     assert 0 < f.evidence["days_left"] < 3 * 365
-    assert f.action and 'ALTER COLUMN "id" TYPE bigint' in (f.action.sql or "")
-    assert 'ALTER SEQUENCE "public"."orders_id_seq" AS bigint;' in (f.action.sql or "")
+    assert f.action and 'ALTER COLUMN id TYPE bigint' in (f.action.sql or "")
+    assert 'ALTER SEQUENCE public.orders_id_seq AS bigint;' in (f.action.sql or "")
 
 
 def test_sd004_large_int4_table_is_reported_whatever_the_rate() -> None:
@@ -151,7 +151,7 @@ def _uuid(correlation: float | None, version: int = 180000) -> Model:
 
 def test_sd005_random_uuid_key_on_18_proposes_uuidv7() -> None:
     [f] = findings(_uuid(0.01), "SD005")
-    assert f.action and f.action.sql == ('ALTER TABLE "public"."events" ALTER COLUMN "id" '
+    assert f.action and f.action.sql == ('ALTER TABLE public.events ALTER COLUMN id '
                                          "SET DEFAULT uuidv7();")
     assert f.evidence["correlation"] == 0.01
 
@@ -184,25 +184,25 @@ def _soft(indexes: int = 0) -> Model:
 
 
 def test_sd006_soft_delete_filter_gets_a_partial_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rules.schema.usage as usage
+    import pgsage.rules.schema.usage as usage
 
     monkeypatch.setattr(usage, "_plan_choices", lambda model: [])  # IX001 proposes nothing
     [f] = findings(_soft(), "SD006")
     assert f.action and f.action.sql == (
-        'CREATE INDEX CONCURRENTLY "orders_user_id_live_idx" ON "public"."orders" '
-        '("user_id") WHERE "deleted_at" IS NULL;')
+        'CREATE INDEX CONCURRENTLY orders_user_id_live_idx ON public.orders '
+        '(user_id) WHERE deleted_at IS NULL;')
     assert f.impact["queryids"] == [11] and f.evidence["live_fraction"] == 0.3
 
 
 def test_sd006_passes_when_a_partial_index_exists(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rules.schema.usage as usage
+    import pgsage.rules.schema.usage as usage
 
     monkeypatch.setattr(usage, "_plan_choices", lambda model: [])
     assert codes(_soft(indexes=1), ["SD006"]) == []
 
 
 def test_sd006_defers_to_the_index_advisor(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rules.schema.usage as usage
+    import pgsage.rules.schema.usage as usage
 
     class Cand:
         table = type("T", (), {"relid": 0})()
@@ -227,7 +227,7 @@ def _jsonb(query: str, opclass: str | None = None) -> Model:
 
 @pytest.fixture
 def no_advisor(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rules.schema.usage as usage
+    import pgsage.rules.schema.usage as usage
 
     monkeypatch.setattr(usage, "_plan_choices", lambda model: [])
 
@@ -235,16 +235,16 @@ def no_advisor(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("no_advisor")
 def test_sd007_containment_gets_gin_jsonb_path_ops() -> None:
     [f] = findings(_jsonb("SELECT id FROM events WHERE payload @> $1"), "SD007")
-    assert f.action and f.action.sql == ('CREATE INDEX CONCURRENTLY "events_payload_gin_idx" '
-                                         'ON "public"."events" USING gin ("payload" '
+    assert f.action and f.action.sql == ('CREATE INDEX CONCURRENTLY events_payload_gin_idx '
+                                         'ON public.events USING gin (payload '
                                          'jsonb_path_ops);')
 
 
 @pytest.mark.usefixtures("no_advisor")
 def test_sd007_key_value_gets_an_expression_index() -> None:
     [f] = findings(_jsonb("SELECT id FROM events WHERE payload->>'kind' = $1"), "SD007")
-    assert f.action and f.action.sql == ('CREATE INDEX CONCURRENTLY "events_payload_expr_idx" '
-                                         "ON \"public\".\"events\" ((payload ->> 'kind'));")
+    assert f.action and f.action.sql == ('CREATE INDEX CONCURRENTLY events_payload_expr_idx '
+                                         "ON public.events ((payload ->> 'kind'));")
 
 
 @pytest.mark.usefixtures("no_advisor")
@@ -254,7 +254,7 @@ def test_sd007_passes_with_a_gin_index_but_not_path_ops_for_existence() -> None:
     exists = "SELECT id FROM events WHERE payload ? $1"
     assert codes(_jsonb(exists, "jsonb_ops"), ["SD007"]) == []
     [f] = findings(_jsonb(exists, "jsonb_path_ops"), "SD007")  # path_ops cannot serve `?`
-    assert f.action and 'USING gin ("payload");' in (f.action.sql or "")
+    assert f.action and 'USING gin (payload);' in (f.action.sql or "")
 
 
 # --- SD008 *_id without foreign key -------------------------------------------------------
@@ -268,11 +268,11 @@ def test_sd008_id_column_matching_a_table_gets_a_not_valid_foreign_key() -> None
     [f] = findings(model, "SD008")
     assert f.severity is Severity.INFO
     assert f.action and f.action.sql == (
-        'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_customer_id_fkey" FOREIGN KEY '
-        '("customer_id") REFERENCES "public"."customers" ("id") NOT VALID;\n'
-        'ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_customer_id_fkey";\n'
-        'CREATE INDEX CONCURRENTLY "orders_customer_id_idx" ON "public"."orders" '
-        '("customer_id");')
+        'ALTER TABLE public.orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY '
+        '(customer_id) REFERENCES public.customers (id) NOT VALID;\n'
+        'ALTER TABLE public.orders VALIDATE CONSTRAINT orders_customer_id_fkey;\n'
+        'CREATE INDEX CONCURRENTLY orders_customer_id_idx ON public.orders '
+        '(customer_id);')
 
 
 def test_sd008_passes_with_a_foreign_key_or_no_matching_table() -> None:
@@ -296,11 +296,11 @@ def test_sd009_fk_column_without_nulls_gets_not_null_without_a_long_lock() -> No
                        data={"columns": cols})
     [f] = findings(model, "SD009")
     assert f.action and f.action.sql and f.action.sql.splitlines() == [
-        'ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_customer_id_not_null" '
-        'CHECK ("customer_id" IS NOT NULL) NOT VALID;',
-        'ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_customer_id_not_null";',
-        'ALTER TABLE "public"."orders" ALTER COLUMN "customer_id" SET NOT NULL;',
-        'ALTER TABLE "public"."orders" DROP CONSTRAINT "orders_customer_id_not_null";']
+        'ALTER TABLE public.orders ADD CONSTRAINT orders_customer_id_not_null '
+        'CHECK (customer_id IS NOT NULL) NOT VALID;',
+        'ALTER TABLE public.orders VALIDATE CONSTRAINT orders_customer_id_not_null;',
+        'ALTER TABLE public.orders ALTER COLUMN customer_id SET NOT NULL;',
+        'ALTER TABLE public.orders DROP CONSTRAINT orders_customer_id_not_null;']
 
 
 def test_sd009_passes_for_optional_references() -> None:
@@ -320,7 +320,7 @@ def test_sd010_varchar_255_everywhere_is_information() -> None:
             for j in range(3)]
     [f] = findings(arch_model(tables=tables, data={"columns": cols}), "SD010")
     assert f.severity is Severity.INFO and f.evidence["wide_varchar_columns"] == 12
-    assert f.action and 'ALTER COLUMN "c0" TYPE text' in (f.action.sql or "")
+    assert f.action and 'ALTER COLUMN c0 TYPE text' in (f.action.sql or "")
 
 
 def test_sd010_passes_for_a_few_bounded_columns() -> None:

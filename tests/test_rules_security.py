@@ -14,15 +14,15 @@ from factories_arch import (
     make_role,
 )
 
-from analyzer.config import Config, RulesConfig
-from analyzer.findings import Recommendation, Severity
-from analyzer.model import Model
-from analyzer.pipeline import analyze
-from analyzer.render import Format, render
+from pgsage.analyzer.engine.config import Config, RulesConfig
+from pgsage.analyzer.engine.pipeline import analyze
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.output.render import Format, render
 
 
 def all_of(model: Model, code: str) -> list[Recommendation]:
-    from analyzer.advise import advise
+    from pgsage.analyzer.engine.advise import advise
 
     found, notes = advise(model, RulesConfig(select=(code,)))
     assert not notes
@@ -35,8 +35,8 @@ def test_se001_application_as_a_superuser_role_loses_superuser() -> None:
     [f] = all_of(arch_model(activity=[app_backend(usename="shop")], data={"roles": roles}),
                  "SE001")
     assert f.severity is Severity.HIGH
-    assert f.action and f.action.sql == ('ALTER ROLE "shop" NOSUPERUSER;\n'
-                                         'GRANT pg_read_all_data, pg_write_all_data TO "shop";')
+    assert f.action and f.action.sql == ('ALTER ROLE shop NOSUPERUSER;\n'
+                                         'GRANT pg_read_all_data, pg_write_all_data TO shop;')
 
 
 def test_se001_application_as_postgres_gets_a_role_of_its_own() -> None:
@@ -45,7 +45,7 @@ def test_se001_application_as_postgres_gets_a_role_of_its_own() -> None:
                                                   application_name="Shop API")],
                             data={"roles": roles}), "SE001")
     assert f.action and f.action.sql and f.action.sql.startswith(
-        'CREATE ROLE "shop_api_app" LOGIN IN ROLE pg_read_all_data, pg_write_all_data;')
+        'CREATE ROLE shop_api_app LOGIN IN ROLE pg_read_all_data, pg_write_all_data;')
 
 
 def test_se001_passes_for_admin_tools_and_ordinary_roles() -> None:
@@ -64,7 +64,7 @@ def test_se002_md5_encryption_and_md5_hashes() -> None:
     assert by_kind[False].evidence["proposed"] == "scram-sha-256"
     assert by_kind[True].evidence["roles"] == ["app"]
     assert by_kind[True].action and by_kind[True].action.shell == (
-        "psql -X -c \"SET password_encryption = 'scram-sha-256'\" -c '\\password \"app\"'")
+        "psql -X -c \"SET password_encryption = 'scram-sha-256'\" -c '\\password app'")
 
 
 def test_se002_se003_pass_with_scram_or_unknown_kinds() -> None:
@@ -121,7 +121,7 @@ def test_se005_passes_on_loopback_only_or_with_ssl() -> None:
 # --- SE006 CREATE on schema public ---------------------------------------------------------------
 def test_se006_public_create_is_revoked() -> None:
     [f] = all_of(arch_model(data={"namespaces": [make_namespace(public_create=True)]}), "SE006")
-    assert f.action and f.action.sql == 'REVOKE CREATE ON SCHEMA "public" FROM PUBLIC;'
+    assert f.action and f.action.sql == 'REVOKE CREATE ON SCHEMA public FROM PUBLIC;'
     assert codes(arch_model(), ["SE006"]) == []
 
 
@@ -151,7 +151,7 @@ def test_se008_reports_queryids_and_never_the_literal() -> None:
     [f] = all_of(model, "SE008")
     assert f.severity is Severity.HIGH and f.impact["queryids"] == [-77]
     assert f.action and f.action.sql and f.action.sql.startswith(
-        'SELECT "public".pg_stat_statements_reset(0, 0, -77);')
+        'SELECT public.pg_stat_statements_reset(0, 0, -77);')
     report = analyze(model.snapshot, Config())
     for fmt in Format:
         assert "hunter2" not in render(report, fmt)
@@ -165,5 +165,5 @@ def test_se009_application_role_with_bypassrls() -> None:
     roles = [make_role("api", bypass_rls=True, create_role=True)]
     [f] = all_of(arch_model(activity=[app_backend(usename="api")], data={"roles": roles}),
                  "SE009")
-    assert f.action and f.action.sql == 'ALTER ROLE "api" NOBYPASSRLS NOCREATEROLE;'
+    assert f.action and f.action.sql == 'ALTER ROLE api NOBYPASSRLS NOCREATEROLE;'
     assert codes(arch_model(), ["SE009"]) == []

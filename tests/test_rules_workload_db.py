@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 import pytest
 
-from analyzer.config import Config, RulesConfig
-from analyzer.findings import Recommendation, Severity
-from analyzer.host import HostSpec
-from analyzer.pipeline import analyze, take_snapshot
-from analyzer.snapshot import Snapshot
+from pgsage.analyzer.engine.config import Config, RulesConfig
+from pgsage.analyzer.engine.pipeline import analyze, take_snapshot
+from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.model.host import HostSpec
+from pgsage.analyzer.model.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from conftest import PgDatabase

@@ -9,10 +9,10 @@ import bcrypt
 import pytest
 from typer.testing import CliRunner
 
-from analyzer import config as config_mod
-from analyzer.cli import app
-from analyzer.errors import ConfigError
-from analyzer.sidecar.settings import parse_listen
+from pgsage.analyzer.app.cli import app
+from pgsage.analyzer.engine import config as config_mod
+from pgsage.analyzer.errors import ConfigError
+from pgsage.analyzer.sidecar.settings import parse_listen, sidecar_of
 
 HASH = bcrypt.hashpw(b"secret", bcrypt.gensalt(rounds=4)).decode()
 
@@ -92,7 +92,7 @@ def test_every_error_is_reported_at_once() -> None:
 
 
 def test_defaults() -> None:
-    sidecar = config_mod.validate({}).sidecar
+    sidecar = sidecar_of(config_mod.validate({}))
     assert (sidecar.serve.host, sidecar.serve.port) == ("127.0.0.1", 9816)
     assert sidecar.serve.tls is None and sidecar.serve.auth is None
     intervals = {g.name: g.interval for g in sidecar.groups}
@@ -100,15 +100,15 @@ def test_defaults() -> None:
                          "advice": 1800}
     assert sidecar.metrics.top_n == 50
     placed = [c for g in sidecar.groups for c in g.collectors]
-    from collectors import REGISTRY
+    from pgsage.collectors import REGISTRY
 
     assert sorted(placed) == sorted(REGISTRY), "every collector runs in exactly one group"
     assert sidecar.stale_after == 45
 
 
 def test_a_collector_moved_to_a_new_group_leaves_its_default_one() -> None:
-    sidecar = config_mod.validate({"schedule": {"groups": {"fast": ["statements"]}},
-                                   "intervals": {"fast": "5s"}}).sidecar
+    sidecar = sidecar_of(config_mod.validate({"schedule": {"groups": {"fast": ["statements"]}},
+                                   "intervals": {"fast": "5s"}}))
     groups = {g.name: g for g in sidecar.groups}
     assert groups["fast"].collectors == ("statements",)
     assert "statements" not in groups["statements"].collectors
@@ -127,7 +127,7 @@ def test_valid_full_document(tmp_path: Path) -> None:
         "metrics": {"top_n": 20},
         "logging": {"level": "debug", "format": "json"},
     })
-    s = config.sidecar
+    s = sidecar_of(config)
     assert (s.serve.host, s.serve.port) == ("::1", 9900)
     assert s.serve.auth is not None and "prom" in s.serve.auth.users
     assert [t.name for t in s.targets] == ["shop", "db2:5433/orders"]
@@ -137,8 +137,8 @@ def test_valid_full_document(tmp_path: Path) -> None:
 
 
 def test_default_target_name_never_shows_user_or_password() -> None:
-    target = config_mod.validate(
-        {"targets": [{"dsn": "postgresql://admin:hunter2@db9:5432/app"}]}).sidecar.targets[0]
+    target = sidecar_of(config_mod.validate(
+        {"targets": [{"dsn": "postgresql://admin:hunter2@db9:5432/app"}]})).targets[0]
     assert target.name == "db9:5432/app"
 
 
@@ -155,15 +155,15 @@ def test_environment_then_flags(tmp_path: Path) -> None:
            "PGSAGE_DSN": "host=env dbname=x", "PGSAGE_INTERVAL_ACTIVITY": "3s",
            "PGSAGE_LOG_FORMAT": "json"}
     config = config_mod.load(path, env=env)
-    s = config.sidecar
+    s = sidecar_of(config)
     assert s.serve.port == 2000 and s.metrics.top_n == 7
     assert [t.dsn for t in s.targets] == ["host=env dbname=x"]
     assert {g.name: g.interval for g in s.groups}["activity"] == 3
     assert s.log_format == "json"
     flagged = config_mod.load(path, env=env, flags={"serve": {"listen": "127.0.0.1:3000"},
                                                    "targets": [{"dsn": "host=flag"}]})
-    assert flagged.sidecar.serve.port == 3000
-    assert [t.dsn for t in flagged.sidecar.targets] == ["host=flag"]
+    assert sidecar_of(flagged).serve.port == 3000
+    assert [t.dsn for t in sidecar_of(flagged).targets] == ["host=flag"]
 
 
 def test_bad_environment_value_names_its_key() -> None:

@@ -15,9 +15,9 @@ import bcrypt
 import pytest
 from sidecar_support import SidecarThread, fetch, parse, sidecar_config, value, wait_for
 
-from analyzer.sidecar import web
-from analyzer.sidecar.web import Authenticator
-from analyzer.throwaway import free_port
+from pgsage.analyzer.app.throwaway import free_port
+from pgsage.analyzer.sidecar import web
+from pgsage.analyzer.sidecar.web import Authenticator
 
 HASH = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(rounds=4)).decode()
 

@@ -24,7 +24,7 @@ from sidecar_support import (
     wait_for,
 )
 
-from analyzer.model import Model
+from pgsage.analyzer.model.core import Model
 
 STATEMENT_COUNTERS = ["calls", "total_exec_time", "rows", "shared_blks_hit", "shared_blks_read"]
 

@@ -11,11 +11,11 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from sidecar_support import boot, failed, make, ok, parse
 
-from analyzer import __version__
-from analyzer import config as config_mod
-from analyzer.findings import Category, ObjectRef, Recommendation, Severity
-from analyzer.sidecar.analysis import ModelCache, analyze
-from analyzer.sidecar.metrics import (
+from pgsage.analyzer import __version__
+from pgsage.analyzer.engine import config as config_mod
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sidecar.analysis import ModelCache, analyze
+from pgsage.analyzer.sidecar.metrics import (
     SPECS,
     PgsageCollector,
     Published,
@@ -23,17 +23,17 @@ from analyzer.sidecar.metrics import (
     markdown,
     publish,
 )
-from analyzer.sidecar.samples import Memberships, _Rows, advice_rows, recommendation_id
-from analyzer.sidecar.settings import MetricsConfig, TargetConfig
-from analyzer.sidecar.state import TargetState, health_rows
-from analyzer.sidecar.window import Window
-from collectors.activity import Backend
-from collectors.database import DatabaseAge, DatabaseStats
-from collectors.indexes import IndexStats
-from collectors.server import ServerInfo
-from collectors.settings import Setting
-from collectors.statements import StatementsInfo, StatementStats
-from collectors.tables import TableStats
+from pgsage.analyzer.sidecar.samples import Memberships, _Rows, advice_rows, recommendation_id
+from pgsage.analyzer.sidecar.settings import MetricsConfig, TargetConfig, sidecar_of
+from pgsage.analyzer.sidecar.state import TargetState, health_rows
+from pgsage.analyzer.sidecar.window import Window
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.settings import Setting
+from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.tables import TableStats
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_TEXT = "SELECT * FROM users WHERE password = 'hunter2'"
@@ -89,8 +89,8 @@ def run(window: Window, at: float, calls: int, *, deadlocks: int = 0, backends: 
 
 
 def state_after_two_runs(top_n: int = 3) -> TargetState:
-    sidecar = config_mod.validate({"metrics": {"top_n": top_n, "top_tables": 5,
-                                               "top_indexes": 5}}).sidecar
+    sidecar = sidecar_of(config_mod.validate({"metrics": {"top_n": top_n, "top_tables": 5,
+                                               "top_indexes": 5}}))
     state = TargetState.of(TargetConfig("shop", "host=db1"), sidecar)
     run(state.window, 1000.0, 10, state=state)
     run(state.window, 1060.0, 20, deadlocks=2, state=state)
@@ -262,20 +262,20 @@ def test_model_cache_reuses_statement_deltas() -> None:
     texts: dict[int, str] = {}
     config = config_mod.validate({})
     analyze("shop", current, baseline, texts, config, state.memberships, True, cache)
-    frame = cache.values["statements"]
+    frame = cache.derived.statements
     analyze("shop", current, baseline, texts, config, state.memberships, True, cache)
-    assert cache.values["statements"] is frame
+    assert cache.derived.statements is frame
     run(state.window, 1120.0, 30)
     current2 = state.window.current()
     assert current2 is not None
     analyze("shop", current2, state.window.baseline(), texts, config, state.memberships, True,
             cache)
-    assert cache.values["statements"] is not frame
+    assert cache.derived.statements is not frame
 
 
 def test_docs_list_every_metric() -> None:
     assert (ROOT / "docs" / "metrics.md").read_text() == markdown(), (
-        "docs/metrics.md is stale: python -m analyzer.sidecar.metrics > docs/metrics.md")
+        "docs/metrics.md is stale: python -m pgsage.analyzer.sidecar.metrics > docs/metrics.md")
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from sidecar_support import fetch, parse, pgsage_backends, value, wait_for
 
-from analyzer.throwaway import ThrowawayServer, embedded_bin_dir, free_port
+from pgsage.analyzer.app.throwaway import ThrowawayServer, embedded_bin_dir, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "never-print-me"
@@ -77,7 +77,7 @@ def test_serve_process(server: ThrowawayServer, tmp_path: Path) -> None:
     server.stop_server()  # the database is down when pgsage starts
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PGSAGE_"))}
     with log_path.open("w") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "analyzer", "serve", "--config",
+        proc = subprocess.Popen([sys.executable, "-m", "pgsage.analyzer", "serve", "--config",
                                  str(path)], cwd=ROOT, env=env, stdout=log_file,
                                 stderr=subprocess.STDOUT)
     try:
@@ -90,7 +90,7 @@ def test_serve_process(server: ThrowawayServer, tmp_path: Path) -> None:
     assert PASSWORD not in log
     # The sidecar itself never fails with a traceback (rules may: theirs are logged once).
     errors = [line for line in log.splitlines() if " ERROR " in line
-              and line.split(" ERROR ")[1].startswith(("pgsage.serve", "analyzer.sidecar"))
+              and line.split(" ERROR ")[1].startswith(("pgsage.serve", "pgsage.analyzer.sidecar"))
               and "configuration reload rejected" not in line]
     assert not errors, log
 

@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from conftest import PgDatabase
 
-from analyzer.collect import failure_reason as cli_reason
-from analyzer.connection import SessionLimits
-from analyzer.sidecar.runner import failure_reason
-from analyzer.sidecar.session import (
+from pgsage.analyzer.live.collect import failure_reason as cli_reason
+from pgsage.analyzer.live.connection import SessionLimits
+from pgsage.analyzer.sidecar.runner import failure_reason
+from pgsage.analyzer.sidecar.session import (
     AsyncSession,
     Backoff,
     asyncpg_dsn,
@@ -22,8 +22,8 @@ from analyzer.sidecar.session import (
     safety_settings,
     to_asyncpg,
 )
-from analyzer.sidecar.settings import TargetConfig
-from collectors.base import Query
+from pgsage.analyzer.sidecar.settings import TargetConfig
+from pgsage.collectors.base import Query
 
 
 def test_placeholders_become_numbered_parameters() -> None:
@@ -121,7 +121,7 @@ def test_reasons_are_the_clis_words(pg: PgDatabase) -> None:
 def test_one_connection_and_reconnect(pg: PgDatabase) -> None:
     async def scenario() -> None:
         ups: list[int] = []
-        from analyzer.sidecar.session import ConnectionEvents
+        from pgsage.analyzer.sidecar.session import ConnectionEvents
 
         session = AsyncSession(TargetConfig("t", pg.dsn), SessionLimits(),
                                Backoff(base=0.05, cap=0.2),

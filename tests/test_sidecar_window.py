@@ -7,12 +7,12 @@ import random
 import pytest
 from sidecar_support import boot, failed, make, ok
 
-from analyzer.model import Model
-from analyzer.sidecar.topn import Membership
-from analyzer.sidecar.window import Window
-from collectors.database import DatabaseStats
-from collectors.statements import StatementsInfo, StatementStats
-from collectors.tables import TableStats
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.sidecar.topn import Membership
+from pgsage.analyzer.sidecar.window import Window
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.tables import TableStats
 
 
 def stmt(queryid: int, calls: int, exec_ms: float | None = None,

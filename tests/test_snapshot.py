@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from analyzer.collect import collect
-from analyzer.connection import Session
-from analyzer.errors import SnapshotFileError
-from analyzer.snapshot import FORMAT, FORMAT_VERSION, CollectorStatus, Snapshot, Target
+from pgsage.analyzer.errors import SnapshotFileError
+from pgsage.analyzer.live.collect import collect
+from pgsage.analyzer.live.connection import Session
+from pgsage.analyzer.model.snapshot import FORMAT, FORMAT_VERSION, CollectorStatus, Snapshot, Target
 
 
 def empty_snapshot(taken_at: float = 1_700_000_000.0) -> Snapshot:

@@ -6,7 +6,15 @@ import time
 
 import pytest
 
-from analyzer.workload import Catalog, TableRef, Use, build, deparse_statement, describe, parse
+from pgsage.analyzer.model.workload import (
+    Catalog,
+    TableRef,
+    Use,
+    build,
+    deparse_statement,
+    describe,
+    parse,
+)
 
 ORDERS = TableRef(1, "public", "orders")
 USERS = TableRef(2, "public", "users")

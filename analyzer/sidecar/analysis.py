@@ -14,34 +14,32 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from analyzer import pipeline
-from analyzer.advise import advise
-from analyzer.config import Config
-from analyzer.findings import Recommendation
-from analyzer.model import Model
-from analyzer.report import Report, build
-from analyzer.sidecar.metrics import Published, publish
-from analyzer.sidecar.samples import Memberships, failed_queryids, workload_rows
-from analyzer.snapshot import Snapshot
+from pgsage.analyzer.engine import pipeline
+from pgsage.analyzer.engine.config import Config
+from pgsage.analyzer.model.core import Derived, Model
+from pgsage.analyzer.model.findings import Recommendation
+from pgsage.analyzer.model.index_plan import IndexPlan
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.output.report import Report
+from pgsage.analyzer.sidecar.metrics import Published, publish
+from pgsage.analyzer.sidecar.samples import Memberships, failed_queryids, workload_rows
 
 T = TypeVar("T")
 
-REUSABLE = ("statements", "workload", "catalog", "index_plan")
-"""Model values that cost the most (pandas deltas, parsing every statement, the estimated
-index plan) and depend only on the inputs in `_inputs`: reused while those are the same
-objects, i.e. until the statements, tables, columns, indexes, constraints or settings
-collectors run again (the window's times come from the statements entries)."""
-
-
 @dataclass
 class ModelCache:
-    """One target's reusable model values, with the inputs they were computed from."""
+    """One target's costliest model values (pandas deltas, parsing every statement, the
+    estimated index plan), with the inputs they were computed from (`_inputs`): reused while
+    those are the same objects, i.e. until the statements, tables, columns, indexes,
+    constraints or settings collectors run again (the window's times come from the
+    statements entries)."""
 
     inputs: tuple[Any, ...] = ()
-    values: dict[str, Any] = field(default_factory=dict)
+    derived: Derived | None = None
+    index_plan: IndexPlan | None = None
 
 
 def _inputs(current: Snapshot, baseline: Snapshot | None, texts: dict[int, str]) -> tuple[
@@ -64,25 +62,6 @@ class Analysis:
     failed_queryids: list[int]
 
 
-def _model(current: Snapshot, baseline: Snapshot | None, texts: dict[int, str],
-           config: Config) -> Model:
-    model = Model(current, baseline, query_texts=texts)
-    host = getattr(config, "host", None)  # the host spec ([host]) where this pgsage has it
-    if host is not None and hasattr(model, "host"):
-        model.host = host
-    return model
-
-
-def _report(model: Model, config: Config) -> Report:
-    """The pipeline's report for a model (rules, questions where the pipeline asks them)."""
-    report_for = getattr(pipeline, "_report", None)
-    if report_for is not None:
-        report: Report = report_for(model, config)
-        return report
-    recommendations, notes = advise(model, config.rules)
-    return build(model, recommendations, notes)
-
-
 def report_document(report: Report, name: str) -> dict[str, Any]:
     """The report contract, with the target's configured name added to `target`."""
     doc = report.to_json()
@@ -101,19 +80,23 @@ def analyze(name: str, current: Snapshot, baseline: Snapshot | None, texts: dict
     rules_seconds: float | None = None
     failed: list[int] = []
     if run_rules:
-        model = _model(current, baseline, texts, config)
         inputs = _inputs(current, baseline, texts)
-        if cache is not None and len(cache.inputs) == len(inputs) and all(
-                a is b for a, b in zip(cache.inputs, inputs, strict=True)):
-            # functools.cached_property keeps its values in the instance __dict__.
-            model.__dict__.update(cache.values)
-        report = _report(model, config)
+        reuse = cache is not None and len(cache.inputs) == len(inputs) and all(
+            a is b for a, b in zip(cache.inputs, inputs, strict=True))
+        model = Model(current, baseline, query_texts=texts, host=config.host,
+                      derived=cache.derived if cache is not None and reuse else None)
+        if cache is not None and reuse and cache.index_plan is not None:
+            model.index_plan = cache.index_plan
+        else:
+            pipeline.estimate_indexes(model)
+        report = pipeline.report(model, config)
         recommendations = report.recommendations
         rules_seconds = time.perf_counter() - started
         failed = failed_queryids(model)
         if cache is not None:
             cache.inputs = inputs
-            cache.values = {k: model.__dict__[k] for k in REUSABLE if k in model.__dict__}
+            cache.derived = model.derive()
+            cache.index_plan = model.index_plan
     rows = workload_rows(name, current, baseline, recommendations, memberships)
     body = (json.dumps(report_document(report, name), default=str).encode()
             if report is not None else None)

@@ -22,7 +22,7 @@ from prometheus_client import generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.samples import Sample
 
-from analyzer import __version__
+from pgsage.analyzer import __version__
 
 FROM_SNAPSHOT = "Value from the last scheduled snapshot, not read at scrape time."
 
@@ -340,7 +340,7 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 DOC_INTRO = """\
 # pgsage metrics
 
-Generated from `analyzer/sidecar/metrics.py` (`python -m analyzer.sidecar.metrics >
+Generated from `analyzer/sidecar/metrics.py` (`python -m pgsage.analyzer.sidecar.metrics >
 docs/metrics.md`); a test fails when this page and the code disagree.
 
 `pgsage serve` exposes these on `GET /metrics` (default `http://127.0.0.1:9816/metrics`).

@@ -17,13 +17,13 @@ from typing import Any
 
 import asyncpg
 
-from analyzer.collect import BOOTSTRAP_SQL, context_from_row
-from analyzer.connection import first_line
-from analyzer.errors import ServerError
-from analyzer.sidecar.session import AsyncSession
-from analyzer.snapshot import CollectorStatus
-from collectors import REGISTRY, Collector, ServerContext, Skip
-from collectors.base import Query
+from pgsage.analyzer.errors import ServerError
+from pgsage.analyzer.live.collect import BOOTSTRAP_SQL, context_from_row
+from pgsage.analyzer.live.connection import first_line
+from pgsage.analyzer.model.snapshot import CollectorStatus
+from pgsage.analyzer.sidecar.session import AsyncSession
+from pgsage.collectors import REGISTRY, Collector, ServerContext, Skip
+from pgsage.collectors.base import Query
 
 log = logging.getLogger(__name__)
 

@@ -16,18 +16,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.findings import Recommendation
-from analyzer.sidecar.metrics import Rows
-from analyzer.sidecar.settings import MetricsConfig
-from analyzer.sidecar.topn import Membership
-from analyzer.snapshot import Snapshot
-from collectors.activity import Backend
-from collectors.database import DatabaseAge, DatabaseStats
-from collectors.indexes import IndexStats
-from collectors.server import ServerInfo
-from collectors.settings import Setting
-from collectors.statements import StatementsInfo, StatementStats
-from collectors.tables import TableStats
+from pgsage.analyzer.model.findings import Recommendation
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.sidecar.metrics import Rows
+from pgsage.analyzer.sidecar.settings import MetricsConfig
+from pgsage.analyzer.sidecar.topn import Membership
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.settings import Setting
+from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.tables import TableStats
 
 STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)",
           "fastpath function call", "disabled")

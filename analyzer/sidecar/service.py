@@ -41,25 +41,25 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.process_collector import ProcessCollector
 
-from analyzer.config import Config
-from analyzer.connection import parse_dsn
-from analyzer.errors import ConfigError, PgsageError, ServerError
-from analyzer.sidecar.analysis import analyze, in_daemon_thread
-from analyzer.sidecar.metrics import PgsageCollector, Published, build_rows, publish
-from analyzer.sidecar.runner import (
+from pgsage.analyzer.engine.config import Config
+from pgsage.analyzer.errors import ConfigError, PgsageError, ServerError
+from pgsage.analyzer.live.connection import parse_dsn
+from pgsage.analyzer.model.snapshot import CollectorStatus
+from pgsage.analyzer.sidecar.analysis import analyze, in_daemon_thread
+from pgsage.analyzer.sidecar.metrics import PgsageCollector, Published, build_rows, publish
+from pgsage.analyzer.sidecar.runner import (
     Boot,
     CollectorResult,
     bootstrap,
     failure_reason,
     run_collectors,
 )
-from analyzer.sidecar.session import AsyncSession, Backoff, ConnectionEvents, TargetDown
-from analyzer.sidecar.settings import GroupConfig, TargetConfig
-from analyzer.sidecar.state import GroupStats, TargetState, health_rows
-from analyzer.sidecar.web import JSON, METRICS, TEXT, App, Authenticator, Response, WebServer
-from analyzer.sidecar.web import ssl_context as make_ssl_context
-from analyzer.snapshot import CollectorStatus
-from collectors.statements import StatementStats
+from pgsage.analyzer.sidecar.session import AsyncSession, Backoff, ConnectionEvents, TargetDown
+from pgsage.analyzer.sidecar.settings import GroupConfig, TargetConfig, sidecar_of, with_sidecar
+from pgsage.analyzer.sidecar.state import GroupStats, TargetState, health_rows
+from pgsage.analyzer.sidecar.web import JSON, METRICS, TEXT, App, Authenticator, Response, WebServer
+from pgsage.analyzer.sidecar.web import ssl_context as make_ssl_context
+from pgsage.collectors.statements import StatementStats
 
 log = logging.getLogger("pgsage.serve")
 
@@ -79,7 +79,7 @@ class Sidecar:
         self.config = config
         self.loader = loader
         self.targets: dict[str, TargetState] = {}
-        self.groups: dict[str, GroupConfig] = {g.name: g for g in config.sidecar.groups}
+        self.groups: dict[str, GroupConfig] = {g.name: g for g in sidecar_of(config).groups}
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.jobs: dict[str, tuple[str, str]] = {}
         self._job_ids = itertools.count()
@@ -110,13 +110,13 @@ class Sidecar:
 
     def healthz(self, _: Mapping[str, list[str]]) -> Response:
         stalled = time.monotonic() - self.heartbeat
-        if stalled > max(30.0, 2 * self.config.sidecar.shortest_interval):
+        if stalled > max(30.0, 2 * sidecar_of(self.config).shortest_interval):
             return 503, TEXT, f"event loop stalled for {stalled:.0f} s\n".encode()
         return 200, TEXT, b"ok\n"
 
     def readyz(self, _: Mapping[str, list[str]]) -> Response:
         now = time.time()
-        stale = self.config.sidecar.stale_after
+        stale = sidecar_of(self.config).stale_after
         targets = {name: state.status(now, stale) for name, state in list(self.targets.items())}
         ready = bool(targets) and all(t["ready"] for t in targets.values())
         body = json.dumps({"ready": ready, "targets": targets}, indent=1).encode() + b"\n"
@@ -140,15 +140,15 @@ class Sidecar:
         return 200, JSON, ('{"targets":{' + ",".join(parts) + "}}").encode()
 
     def app(self, config: Config, tls: Any) -> App:
-        auth = config.sidecar.serve.auth
+        auth = sidecar_of(config).serve.auth
         return App(routes={"/metrics": self.metrics, "/healthz": self.healthz,
                            "/readyz": self.readyz, "/recommendations": self.recommendations},
                    auth=Authenticator(auth.users if auth else None), tls=tls)
 
     # --- targets --------------------------------------------------------------------------
     def _add_target(self, target: TargetConfig) -> TargetState:
-        state = TargetState.of(target, self.config.sidecar)
-        cap = min(60.0, self.config.sidecar.shortest_interval)
+        state = TargetState.of(target, sidecar_of(self.config))
+        cap = min(60.0, sidecar_of(self.config).shortest_interval)
         events = ConnectionEvents(on_up=lambda: self._on_up(state),
                                   on_down=lambda kind, why: self._on_down(state, kind, why))
         state.session = AsyncSession(target, self.config.limits,
@@ -201,7 +201,7 @@ class Sidecar:
             with contextlib.suppress(Exception):
                 self.scheduler.remove_job(job_id)
         self.jobs.clear()
-        sidecar = self.config.sidecar
+        sidecar = sidecar_of(self.config)
         start = datetime.now(self.scheduler.timezone)
         order = {"schema": 0, "tables": 1, "statements": 2, "activity": 3}
         for target in self.targets:
@@ -386,11 +386,11 @@ class Sidecar:
             if result.rules_seconds is not None:
                 # Keep the rules' average CPU within schedule.rules_budget of one core: a pass
                 # of D seconds is followed by at least D / budget - D seconds without one.
-                budget = self.config.sidecar.rules_budget
+                budget = sidecar_of(self.config).rules_budget
                 pause = result.rules_seconds / budget - result.rules_seconds
                 state.rules_not_before = time.monotonic() + pause
                 state.rules_seconds = result.rules_seconds
-                if pause > self.config.sidecar.shortest_interval * 4:
+                if pause > sidecar_of(self.config).shortest_interval * 4:
                     log.info("target %s: the rules took %.1f s; next pass in %.0f s at the "
                              "latest (schedule.rules_budget = %g)", state.name,
                              result.rules_seconds, pause, budget, extra={"target": state.name})
@@ -402,12 +402,12 @@ class Sidecar:
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
         self.stopping = asyncio.Event()
-        serve = self.config.sidecar.serve
+        serve = sidecar_of(self.config).serve
         self.web = WebServer(serve.host, serve.port,
                              self.app(self.config, make_ssl_context(serve.tls))).start()
         log.info("listening on %s://%s:%d (%s)", "https" if serve.tls else "http",
                  serve.host, self.web.port, "basic auth" if serve.auth else "no auth")
-        await self._first_attempts([self._add_target(t) for t in self.config.sidecar.targets])
+        await self._first_attempts([self._add_target(t) for t in sidecar_of(self.config).targets])
         self.scheduler.add_listener(self._scheduler_event,
                                     EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED)
         self._schedule()
@@ -430,7 +430,7 @@ class Sidecar:
             self.stopping.set()
 
     async def stop(self) -> None:
-        grace = self.config.sidecar.serve.shutdown_grace
+        grace = sidecar_of(self.config).serve.shutdown_grace
         with contextlib.suppress(Exception):
             self.scheduler.pause()
         running = list(self._running.values())
@@ -459,10 +459,10 @@ class Sidecar:
             raise ConfigError("no configuration source to reload from")
         config = self.loader()
         try:
-            tls = make_ssl_context(config.sidecar.serve.tls)
+            tls = make_ssl_context(sidecar_of(config).serve.tls)
         except ValueError as exc:
             raise ConfigError(f"invalid configuration:\n  serve.tls: {exc}") from None
-        if not config.sidecar.targets:
+        if not sidecar_of(config).targets:
             raise ConfigError("invalid configuration:\n  targets: no target to watch")
         return Prepared(config, tls)
 
@@ -474,10 +474,10 @@ class Sidecar:
                       " | ".join(line.strip() for line in str(exc).splitlines()))
             return False
         old, new = self.config, prepared.config
-        serve = new.sidecar.serve
+        serve = sidecar_of(new).serve
         app = self.app(new, prepared.app_tls)
-        if self.web is not None and (serve.host, serve.port) != (old.sidecar.serve.host,
-                                                                 old.sidecar.serve.port):
+        if self.web is not None and (serve.host, serve.port) != (sidecar_of(old).serve.host,
+                                                                 sidecar_of(old).serve.port):
             try:
                 replacement = WebServer(serve.host, serve.port, app).start()
             except OSError as exc:
@@ -489,9 +489,9 @@ class Sidecar:
         elif self.web is not None:
             self.web.app = app
         self.config = new
-        self.groups = {g.name: g for g in new.sidecar.groups}
-        configure_logging(new.sidecar.log_level, new.sidecar.log_format)
-        wanted = {t.name: t for t in new.sidecar.targets}
+        self.groups = {g.name: g for g in sidecar_of(new).groups}
+        configure_logging(sidecar_of(new).log_level, sidecar_of(new).log_format)
+        wanted = {t.name: t for t in sidecar_of(new).targets}
         for name, state in list(self.targets.items()):
             if wanted.get(name) != state.config or new.limits != old.limits:
                 await self._remove_target(name)
@@ -499,23 +499,23 @@ class Sidecar:
         for name, target in wanted.items():
             if name in self.targets:
                 state = self.targets[name]
-                state.window.length = new.sidecar.window_length
-                state.window.step = new.sidecar.window_length / state.window.slots
-                state.memberships.resize(new.sidecar.metrics)
-                for group in new.sidecar.groups:
+                state.window.length = sidecar_of(new).window_length
+                state.window.step = sidecar_of(new).window_length / state.window.slots
+                state.memberships.resize(sidecar_of(new).metrics)
+                for group in sidecar_of(new).groups:
                     state.groups.setdefault(group.name, GroupStats())
             else:
                 added.append(self._add_target(target))
         await self._first_attempts(added)
         self._schedule()
         log.info("configuration reloaded: %d target(s), groups %s", len(self.targets),
-                 ", ".join(f"{g.name}={g.interval:g}s" for g in new.sidecar.groups))
+                 ", ".join(f"{g.name}={g.interval:g}s" for g in sidecar_of(new).groups))
         return True
 
 
 def with_defaults(config: Config, json_logs: bool = False) -> Config:
     """No target configured: one from libpq's PG* variables; `--log-format json` wins."""
-    sidecar = config.sidecar
+    sidecar = sidecar_of(config)
     if not sidecar.targets:
         env = os.environ
         where = f"{env.get('PGHOST') or 'localhost'}:{env.get('PGPORT') or 5432}"
@@ -523,7 +523,7 @@ def with_defaults(config: Config, json_logs: bool = False) -> Config:
         sidecar = dataclasses.replace(sidecar, targets=(TargetConfig(name, ""),))
     if json_logs:
         sidecar = dataclasses.replace(sidecar, log_format="json")
-    return dataclasses.replace(config, sidecar=sidecar)
+    return with_sidecar(config, sidecar)
 
 
 def _host_label(host: str | None) -> str | None:
@@ -558,7 +558,7 @@ class OnceFilter(logging.Filter):
 def configure_logging(level: str, fmt: str) -> None:
     """Plain or JSON lines on stderr, through a queue so a slow sink never stalls the loop."""
     global _listener
-    from analyzer.logs import configure
+    from pgsage.analyzer.logs import configure
 
     configure(getattr(logging, level.upper()), fmt)
     root = logging.getLogger()
@@ -571,7 +571,7 @@ def configure_logging(level: str, fmt: str) -> None:
     _listener.start()
     for noisy in ("apscheduler", "asyncio"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
-    rules_log = logging.getLogger("analyzer.advise")
+    rules_log = logging.getLogger("pgsage.analyzer.engine.advise")
     if not any(isinstance(f, OnceFilter) for f in rules_log.filters):
         rules_log.addFilter(OnceFilter())
 
@@ -612,7 +612,7 @@ async def serve(config: Config, loader: Loader | None = None) -> int:
 
 def run(config: Config, loader: Loader | None = None) -> int:
     """The `pgsage serve` process: returns its exit code."""
-    configure_logging(config.sidecar.log_level, config.sidecar.log_format)
+    configure_logging(sidecar_of(config).log_level, sidecar_of(config).log_format)
     try:
         return asyncio.run(serve(config, loader))
     finally:

@@ -25,10 +25,10 @@ from typing import Any
 
 import asyncpg
 
-from analyzer.connection import SessionLimits, describe_target, first_line
-from analyzer.errors import ConnectionFailed, ServerError
-from analyzer.sidecar.settings import TargetConfig
-from collectors.base import Query, Row
+from pgsage.analyzer.errors import ConnectionFailed, ServerError
+from pgsage.analyzer.live.connection import SessionLimits, describe_target, first_line
+from pgsage.analyzer.sidecar.settings import TargetConfig
+from pgsage.collectors.base import Query, Row
 
 log = logging.getLogger(__name__)
 

@@ -33,6 +33,7 @@ bad `[rules]` entry and a bad `[serve]` entry reports both in one pass.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Mapping
@@ -40,9 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analyzer.connection import SessionLimits, describe_target, parse_dsn
-from analyzer.errors import UsageError
-from analyzer.units import parse_duration
+from pgsage.analyzer.engine.config import Config, register_part
+from pgsage.analyzer.errors import UsageError
+from pgsage.analyzer.live.connection import SessionLimits, describe_target, parse_dsn
+from pgsage.analyzer.units import parse_duration
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9816
@@ -333,7 +335,7 @@ def _targets(doc: Mapping[str, Any], errors: list[str]) -> tuple[TargetConfig, .
 
 def _groups(doc: Mapping[str, Any], limits: SessionLimits,
             errors: list[str]) -> tuple[tuple[GroupConfig, ...], float, float]:
-    from collectors import REGISTRY
+    from pgsage.collectors import REGISTRY
 
     schedule = _table(doc, "schedule", errors)
     _unknown("schedule", schedule, ("jitter", "deadline", "groups", "rules_budget"), errors)
@@ -434,3 +436,16 @@ def validate_sidecar(doc: Mapping[str, Any], limits: SessionLimits,
         errors.append(f"logging.format: {fmt!r} is not one of {', '.join(LOG_FORMATS)}")
         fmt = "plain"
     return SidecarConfig(serve, targets, groups, jitter, budget, length, metrics, level, fmt)
+
+
+def sidecar_of(config: Config) -> SidecarConfig:
+    """The sidecar's configuration within a validated Config (defaults when it had none)."""
+    part = config.parts.get("sidecar")
+    return part if isinstance(part, SidecarConfig) else SidecarConfig()
+
+
+def with_sidecar(config: Config, sidecar: SidecarConfig) -> Config:
+    return dataclasses.replace(config, parts={**config.parts, "sidecar": sidecar})
+
+
+register_part("sidecar", SECTIONS, validate_sidecar)

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from analyzer.findings import Recommendation
-from analyzer.sidecar.analysis import ModelCache
-from analyzer.sidecar.metrics import Published, Rows
-from analyzer.sidecar.runner import CollectorResult
-from analyzer.sidecar.samples import Memberships
-from analyzer.sidecar.session import AsyncSession
-from analyzer.sidecar.settings import SidecarConfig, TargetConfig
-from analyzer.sidecar.window import Window
+from pgsage.analyzer.model.findings import Recommendation
+from pgsage.analyzer.sidecar.analysis import ModelCache
+from pgsage.analyzer.sidecar.metrics import Published, Rows
+from pgsage.analyzer.sidecar.runner import CollectorResult
+from pgsage.analyzer.sidecar.samples import Memberships
+from pgsage.analyzer.sidecar.session import AsyncSession
+from pgsage.analyzer.sidecar.settings import SidecarConfig, TargetConfig
+from pgsage.analyzer.sidecar.window import Window
 
 
 @dataclass

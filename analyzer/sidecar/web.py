@@ -31,7 +31,7 @@ from typing import Any
 
 import bcrypt
 
-from analyzer.sidecar.settings import TlsConfig
+from pgsage.analyzer.sidecar.settings import TlsConfig
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from analyzer.sidecar.runner import Boot, CollectorResult
-from analyzer.snapshot import CollectorStatus, Snapshot, Target
-from collectors.database import DatabaseStats
-from collectors.statements import StatementsInfo, StatementStats
+from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot, Target
+from pgsage.analyzer.sidecar.runner import Boot, CollectorResult
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.statements import StatementsInfo, StatementStats
 
 HISTORY = ("statements", "statements_info", "tables", "indexes", "database", "sequences",
            "bgwriter", "wal", "activity", "plans")

@@ -1,3 +1,3 @@
 """Backup and high-availability rules (BK): recovery posture as far as SQL can see it."""
 
-from rules.backup import archiving, durability, replication  # noqa: F401
+from pgsage.rules.backup import archiving, durability, replication  # noqa: F401

@@ -12,12 +12,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.units import format_bytes, format_duration
-from rules._settings import applies, change, evidence
-from rules._stats import OUTAGE_BENEFIT
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.units import format_bytes, format_duration
+from pgsage.rules._settings import applies, change, evidence
+from pgsage.rules._stats import OUTAGE_BENEFIT
+from pgsage.rules.base import NoOptions, Rule, register
 
 NO_OP_COMMANDS = {"true", "/bin/true", "/usr/bin/true", ":", "exit 0", "/bin/true %p",
                   "true %p", "cd .", "echo %p", "/bin/echo %p"}

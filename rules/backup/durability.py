@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from rules._settings import applies, change, evidence, is_on
-from rules._stats import OUTAGE_BENEFIT
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.rules._settings import applies, change, evidence, is_on
+from pgsage.rules._stats import OUTAGE_BENEFIT
+from pgsage.rules.base import NoOptions, Rule, register
 
 RISKS = {
     "fsync": (Severity.CRITICAL, "on",

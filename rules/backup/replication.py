@@ -7,13 +7,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.units import format_bytes, format_duration
-from collectors.replication import Replica
-from rules._settings import GB
-from rules.backup.archiving import STREAMING_ARCHIVERS
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.units import format_bytes, format_duration
+from pgsage.collectors.replication import Replica
+from pgsage.rules._settings import GB
+from pgsage.rules.backup.archiving import STREAMING_ARCHIVERS
+from pgsage.rules.base import NoOptions, Rule, register
 
 NOT_STANDBYS = (*STREAMING_ARCHIVERS, "pg_basebackup")
 

@@ -1,6 +1,6 @@
 """Configuration rules (CF): settings against the observed workload."""
 
-from rules.config import (  # noqa: F401  (imported for registration)
+from pgsage.rules.config import (  # noqa: F401  (imported for registration)
     connections,
     memory,
     observability,

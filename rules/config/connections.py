@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_duration, parse_duration
-from collectors.activity import Backend
-from rules._settings import applies, change, evidence
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_duration, parse_duration
+from pgsage.collectors.activity import Backend
+from pgsage.rules._settings import applies, change, evidence
+from pgsage.rules.base import Rule, register
 
 IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")
 

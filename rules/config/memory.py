@@ -11,20 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_bytes
-from rules._settings import (
-    GB,
-    MB,
-    change,
-    evidence,
-    how_it_applies,
-    pg_memory,
-    round_memory,
-)
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_bytes
+from pgsage.rules._settings import GB, MB, change, evidence, how_it_applies, pg_memory, round_memory
+from pgsage.rules.base import Rule, register
 
 
 def _severity(model: Model, known: Severity) -> Severity:

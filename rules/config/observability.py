@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import literal
-from collectors.statements import StatementsInfo
-from rules._settings import applies, change, display, evidence, is_on
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import literal
+from pgsage.collectors.statements import StatementsInfo
+from pgsage.rules._settings import applies, change, display, evidence, is_on
+from pgsage.rules.base import NoOptions, Rule, register
 
 STEPS = (5000, 10000, 20000, 50000, 100000)
 

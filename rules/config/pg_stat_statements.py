@@ -6,10 +6,10 @@ import csv
 from collections.abc import Iterator, Mapping
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import literal
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import literal
+from pgsage.rules.base import NoOptions, Rule, register
 
 EXTENSION = "pg_stat_statements"
 MIN_VERSION = (1, 9)

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from rules._settings import applies, change, display, evidence, how_it_applies, is_on
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.rules._settings import applies, change, display, evidence, how_it_applies, is_on
+from pgsage.rules.base import Rule, register
 
 JIT_TIMES = ("jit_generation_time", "jit_inlining_time", "jit_optimization_time",
              "jit_emission_time")

@@ -1,6 +1,6 @@
 """Index rules (IX): hygiene of existing indexes and indexes to create."""
 
-from rules.index import (  # noqa: F401
+from pgsage.rules.index import (  # noqa: F401
     create,
     duplicate,
     foreign_key,

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.index_advisor import IndexChoice, IndexPlan
-from analyzer.model import Model
-from analyzer.sqlgen import concurrent_definition, drop_index, ident
-from analyzer.units import format_bytes
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.index_plan import IndexChoice, IndexPlan
+from pgsage.analyzer.sqlgen import concurrent_definition, drop_index, ident
+from pgsage.analyzer.units import format_bytes
+from pgsage.rules.base import Rule, register
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import concurrent_definition, drop_index
-from analyzer.units import format_bytes
-from collectors.indexes import IndexStats
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.indexes import IndexStats
+from pgsage.rules.base import NoOptions, Rule, register
 
 
 def signature(ix: IndexStats) -> tuple[object, ...]:

@@ -6,15 +6,15 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import attach_index, create_index, drop_index, index_name
-from analyzer.units import format_bytes
-from collectors.constraints import Constraint
-from collectors.indexes import IndexStats
-from collectors.tables import TableStats
-from rules._stats import counter_window, describe, table_counter, table_rows
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import attach_index, create_index, drop_index, index_name
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._stats import counter_window, describe, table_counter, table_rows
+from pgsage.rules.base import Rule, register
 
 ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",
            "d": "SET DEFAULT"}

@@ -6,15 +6,15 @@ import re
 from collections.abc import Iterator
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import concurrent_definition, drop_index, ident
-from analyzer.units import format_bytes
-from collectors.activity import Backend
-from collectors.indexes import IndexStats
-from rules._stats import baseline_indexes
-from rules.base import NoOptions, Rule, register
-from rules.index.duplicate import signature
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import concurrent_definition, drop_index, ident
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.indexes import IndexStats
+from pgsage.rules._stats import baseline_indexes
+from pgsage.rules.base import NoOptions, Rule, register
+from pgsage.rules.index.duplicate import signature
 
 REINDEX_LEFTOVER = re.compile(r"_cc(new|old)\d*$")
 """REINDEX CONCURRENTLY builds `<name>_ccnew` and swaps it with `<name>_ccold`."""

@@ -6,14 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import concurrent_definition, drop_index
-from analyzer.units import format_bytes
-from collectors.indexes import IndexStats
-from rules.base import Rule, register
-from rules.index.duplicate import signature
-from rules.index.unused import protected
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.indexes import IndexStats
+from pgsage.rules.base import Rule, register
+from pgsage.rules.index.duplicate import signature
+from pgsage.rules.index.unused import protected
 
 
 def keys(ix: IndexStats) -> tuple[str | None, ...]:

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import concurrent_definition, drop_index
-from analyzer.units import format_bytes
-from collectors.indexes import IndexStats
-from collectors.tables import TableStats
-from rules._stats import (
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._stats import (
     DAY,
     baseline_indexes,
     days,
@@ -21,7 +21,7 @@ from rules._stats import (
     stats_start,
     table_counter,
 )
-from rules.base import Rule, register
+from pgsage.rules.base import Rule, register
 
 
 def protected(ix: IndexStats) -> str | None:

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import concurrent_definition, drop_index
-from analyzer.units import format_bytes
-from rules._stats import DAY, describe, index_counter
-from rules.base import Rule, register
-from rules.index.unused import protected
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
+from pgsage.analyzer.units import format_bytes
+from pgsage.rules._stats import DAY, describe, index_counter
+from pgsage.rules.base import Rule, register
+from pgsage.rules.index.unused import protected
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Maintenance rules (MT): vacuum, statistics, wraparound, sequences, bloat."""
 
-from rules.maintenance import (  # noqa: F401  (imported for registration)
+from pgsage.rules.maintenance import (  # noqa: F401  (imported for registration)
     bloat,
     horizon,
     keys,

@@ -15,18 +15,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, reindex
-from analyzer.units import format_bytes
-from collectors.columns import ColumnStats
-from collectors.indexes import IndexStats
-from collectors.tables import TableStats
-from rules._catalog import columns_of, primary_keys
-from rules._ddl import vacuum
-from rules._settings import MB
-from rules.base import Rule, register
-from rules.maintenance.vacuum import reloption
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident, reindex
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._catalog import columns_of, primary_keys
+from pgsage.rules._ddl import vacuum
+from pgsage.rules._settings import MB
+from pgsage.rules.base import Rule, register
+from pgsage.rules.maintenance.vacuum import reloption
 
 PAGE_HEADER = 24
 HEAP_TUPLE_HEADER = 23

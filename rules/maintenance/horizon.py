@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_bytes, format_duration
-from collectors.activity import Backend
-from rules._settings import GB
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_bytes, format_duration
+from pgsage.collectors.activity import Backend
+from pgsage.rules._settings import GB
+from pgsage.rules.base import Rule, register
 
 HOLDING_BACKENDS = (None, "client backend", "parallel worker", "background worker")
 

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from collectors.key_ranges import KeyRange
-from rules._catalog import INT_MAX, foreign_keys
-from rules._ddl import alter_columns_type
-from rules._stats import OUTAGE_BENEFIT
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.collectors.key_ranges import KeyRange
+from pgsage.rules._catalog import INT_MAX, foreign_keys
+from pgsage.rules._ddl import alter_columns_type
+from pgsage.rules._stats import OUTAGE_BENEFIT
+from pgsage.rules.base import Rule, register
 
 WIDER = {"smallint": "integer", "integer": "bigint"}
 

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import alter_column_type, alter_sequence_type
-from collectors.sequences import SequenceState
-from rules._stats import DAY, OUTAGE_BENEFIT, describe
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import alter_column_type, alter_sequence_type
+from pgsage.collectors.sequences import SequenceState
+from pgsage.rules._stats import DAY, OUTAGE_BENEFIT, describe
+from pgsage.rules.base import Rule, register
 
 TYPE_RANGE = {
     "smallint": (-(2**15), 2**15 - 1),

@@ -8,16 +8,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident
-from analyzer.units import format_bytes, format_duration
-from collectors.database import DatabaseAge
-from collectors.tables import TableStats
-from rules._ddl import reset_storage, set_storage, table, vacuum
-from rules._stats import OUTAGE_BENEFIT
-from rules.base import Rule, register
-from rules.maintenance.horizon import xmin_holders
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.units import format_bytes, format_duration
+from pgsage.collectors.database import DatabaseAge
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._ddl import reset_storage, set_storage, table, vacuum
+from pgsage.rules._stats import OUTAGE_BENEFIT
+from pgsage.rules.base import Rule, register
+from pgsage.rules.maintenance.horizon import xmin_holders
 
 WRAPAROUND_LIMIT = 2**31 - 1
 """Transaction IDs (and multixact IDs) a database can be behind before wraparound."""

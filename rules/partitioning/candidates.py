@@ -13,18 +13,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_bytes
-from analyzer.workload import Use
-from collectors.columns import ColumnStats
-from collectors.tables import TableStats
-from rules._catalog import columns_of, user_tables
-from rules._stats import counter_window, table_counter
-from rules._workload import statements_on, table_rows, totals
-from rules.base import Rule, register
-from rules.partitioning._ddl import (
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.workload import Use
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._catalog import columns_of, user_tables
+from pgsage.rules._stats import counter_window, table_counter
+from pgsage.rules._workload import statements_on, table_rows, totals
+from pgsage.rules.base import Rule, register
+from pgsage.rules.partitioning._ddl import (
     INTERVALS,
     Parent,
     bound_literal,

@@ -13,17 +13,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import attach_index, create_index, ident, index_name
-from analyzer.units import format_bytes
-from analyzer.workload import Use
-from collectors.indexes import IndexStats
-from collectors.tables import TableStats
-from rules._catalog import bytes_with_partitions, rows_with_partitions
-from rules._stats import table_counter
-from rules._workload import short, statements_on, table_rows, totals, workload_ms
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.workload import Use
+from pgsage.analyzer.sqlgen import attach_index, create_index, ident, index_name
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._catalog import bytes_with_partitions, rows_with_partitions
+from pgsage.rules._stats import table_counter
+from pgsage.rules._workload import short, statements_on, table_rows, totals, workload_ms
+from pgsage.rules.base import Rule, register
 
 GB = 1024**3
 PRUNING_USES = {Use.EQ, Use.IN, Use.RANGE, Use.NULL, Use.JOIN, Use.LIKE_PREFIX}

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from statistics import median
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_duration, parse_duration
-from collectors.activity import Backend
-from collectors.database import DatabaseStats
-from rules._workload import totals
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_duration, parse_duration
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.database import DatabaseStats
+from pgsage.rules._workload import totals
+from pgsage.rules.base import Rule, register
 
 IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")
 POOLERS = (r"pgbouncer|odyssey|pgcat|pgpool|supavisor|rds.?proxy|pgdog|pgagroal")

@@ -16,14 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.index_candidates import Candidate, IndexKey
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_bytes
-from analyzer.workload import ColumnUse, Statement, TableRef, Use
-from rules._catalog import columns_of
-from rules._workload import (
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.index_plan import Candidate, IndexKey
+from pgsage.analyzer.model.workload import ColumnUse, Statement, TableRef, Use
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_bytes
+from pgsage.rules._catalog import columns_of
+from pgsage.rules._workload import (
     Totals,
     advisor_choice_on,
     expression_indexed,
@@ -35,7 +35,7 @@ from rules._workload import (
     table_rows,
     totals,
 )
-from rules.base import Rule, register
+from pgsage.rules.base import Rule, register
 
 MB = 1024**2
 

@@ -16,16 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.index_candidates import Candidate, IndexKey, provided_by
-from analyzer.model import Model
-from analyzer.plans import Node, walk
-from analyzer.sqlgen import concurrent_definition, ident, index_name
-from analyzer.workload import Statement, TableRef, Use
-from collectors.indexes import IndexStats
-from collectors.plans import PlanRecord
-from rules._catalog import columns_of
-from rules._workload import (
+from pgsage.analyzer.advisor.candidates import provided_by
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.index_plan import Candidate, IndexKey
+from pgsage.analyzer.model.plan_tree import Node, walk
+from pgsage.analyzer.model.workload import Statement, TableRef, Use
+from pgsage.analyzer.sqlgen import concurrent_definition, ident, index_name
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.plans import PlanRecord
+from pgsage.rules._catalog import columns_of
+from pgsage.rules._workload import (
     Totals,
     advisor_choices_for,
     free_index_name,
@@ -35,7 +36,7 @@ from rules._workload import (
     totals,
     workload_ms,
 )
-from rules.base import Rule, register
+from pgsage.rules.base import Rule, register
 
 
 def resolve(model: Model, statement: Statement | None, relation: str | None) -> TableRef | None:

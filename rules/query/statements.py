@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_bytes
-from analyzer.workload import Statement, Use
-from collectors.statements import StatementStats
-from rules._settings import pg_memory
-from rules._workload import (
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.workload import Statement, Use
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.statements import StatementStats
+from pgsage.rules._settings import pg_memory
+from pgsage.rules._workload import (
     Totals,
     block_size,
     is_catalog_only,
@@ -26,8 +26,8 @@ from rules._workload import (
     totals,
     workload_ms,
 )
-from rules.base import Rule, register
-from rules.query._rewrite import batched
+from pgsage.rules.base import Rule, register
+from pgsage.rules.query._rewrite import batched
 
 MB = 1024**2
 GB = 1024**3

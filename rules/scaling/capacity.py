@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.snapshot import Snapshot
-from analyzer.units import format_bytes
-from collectors.database import DatabaseAge
-from collectors.server import ServerInfo
-from collectors.tables import TableStats
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.database import DatabaseAge
+from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.tables import TableStats
+from pgsage.rules.base import Rule, register
 
 DAY = 86_400.0
 

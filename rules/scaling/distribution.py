@@ -13,16 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident, literal
-from analyzer.units import format_bytes
-from analyzer.workload import Use
-from rules._catalog import columns_of, foreign_keys, user_tables
-from rules._stats import counter_window, table_counter
-from rules._workload import is_catalog_only, short, statements_on, table_rows, totals
-from rules.base import Rule, register
-from rules.partitioning.candidates import TENANT_PATTERN, TIME_TYPES
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.workload import Use
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.analyzer.units import format_bytes
+from pgsage.rules._catalog import columns_of, foreign_keys, user_tables
+from pgsage.rules._stats import counter_window, table_counter
+from pgsage.rules._workload import is_catalog_only, short, statements_on, table_rows, totals
+from pgsage.rules.base import Rule, register
+from pgsage.rules.partitioning.candidates import TENANT_PATTERN, TIME_TYPES
 
 GB = 1024**3
 

@@ -12,16 +12,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.units import format_bytes
-from collectors.bgwriter import BgwriterStats
-from collectors.database import DatabaseStats
-from collectors.wal import WalStats
-from rules._settings import change, display, evidence, pg_memory
-from rules._stats import stats_start
-from rules._workload import is_catalog_only, short, totals
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.bgwriter import BgwriterStats
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.wal import WalStats
+from pgsage.rules._settings import change, display, evidence, pg_memory
+from pgsage.rules._stats import stats_start
+from pgsage.rules._workload import is_catalog_only, short, totals
+from pgsage.rules.base import Rule, register
 
 GB = 1024**3
 WRITE_KINDS = ("insert", "update", "delete", "merge")

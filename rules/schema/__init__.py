@@ -1,3 +1,3 @@
 """Schema design rules (SD): keys, column types, references, and what the workload needs."""
 
-from rules.schema import keys, references, types, usage  # noqa: F401
+from pgsage.rules.schema import keys, references, types, usage  # noqa: F401

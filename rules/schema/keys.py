@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident
-from analyzer.units import format_bytes
-from collectors.columns import ColumnStats
-from collectors.indexes import IndexStats
-from collectors.sequences import SequenceState
-from collectors.tables import TableStats
-from rules._catalog import (
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._catalog import (
     INT_MAX,
     bytes_with_partitions,
     columns_of,
@@ -24,10 +24,10 @@ from rules._catalog import (
     rows_with_partitions,
     user_tables,
 )
-from rules._ddl import alter_columns_type, constraint_name, table
-from rules._stats import DAY, counter_window, describe, table_counter
-from rules.base import Rule, register
-from rules.maintenance.sequences import ONLINE_OUTLINE, SequenceExhaustion, sequence_range
+from pgsage.rules._ddl import alter_columns_type, constraint_name, table
+from pgsage.rules._stats import DAY, counter_window, describe, table_counter
+from pgsage.rules.base import Rule, register
+from pgsage.rules.maintenance.sequences import ONLINE_OUTLINE, SequenceExhaustion, sequence_range
 
 _PARTITION_COLUMNS = re.compile(r"\(([^()]*)\)")
 _PLAIN = re.compile(r'^"?([A-Za-z_][A-Za-z0-9_$]*)"?$')

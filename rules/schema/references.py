@@ -6,15 +6,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident
-from collectors.columns import ColumnStats
-from collectors.constraints import Constraint
-from collectors.tables import TableStats
-from rules._catalog import columns_of, foreign_keys, primary_keys, rows_with_partitions
-from rules._ddl import constraint_name, table
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._catalog import columns_of, foreign_keys, primary_keys, rows_with_partitions
+from pgsage.rules._ddl import constraint_name, table
+from pgsage.rules.base import NoOptions, Rule, register
 
 INTEGER_FAMILY = {"smallint", "integer", "bigint"}
 

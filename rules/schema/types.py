@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from collectors.columns import ColumnStats
-from collectors.tables import TableStats
-from rules._catalog import columns_of, rows_with_partitions, user_tables, words
-from rules._ddl import alter_columns_type
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._catalog import columns_of, rows_with_partitions, user_tables, words
+from pgsage.rules._ddl import alter_columns_type
+from pgsage.rules.base import NoOptions, Rule, register
 
 MONEY_WORDS = {"price", "amount", "cost", "total", "subtotal", "balance", "fee", "fees",
                "salary", "wage", "tax", "vat", "payment", "revenue", "charge", "refund",

@@ -14,18 +14,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident
-from analyzer.units import format_bytes
-from analyzer.workload import ColumnUse, Use
-from collectors.columns import ColumnStats
-from collectors.indexes import IndexStats
-from collectors.tables import TableStats
-from rules._catalog import columns_of, primary_keys, rows_with_partitions
-from rules._ddl import constraint_name, drop_index_sql, table
-from rules._stats import counter_window, describe
-from rules.base import Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.workload import ColumnUse, Use
+from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.units import format_bytes
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.tables import TableStats
+from pgsage.rules._catalog import columns_of, primary_keys, rows_with_partitions
+from pgsage.rules._ddl import constraint_name, drop_index_sql, table
+from pgsage.rules._stats import counter_window, describe
+from pgsage.rules.base import Rule, register
 
 SOFT_DELETE = {"deleted_at", "deleted_on", "deleted", "is_deleted", "deleted_time",
                "deletion_time", "archived_at", "is_archived", "archived", "removed_at",

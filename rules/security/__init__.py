@@ -1,3 +1,3 @@
 """Security rules (SE): who connects how, with which rights, and what is exposed."""
 
-from rules.security import access, data, roles  # noqa: F401
+from pgsage.rules.security import access, data, roles  # noqa: F401

@@ -6,12 +6,12 @@ import ipaddress
 from collections.abc import Iterator
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident
-from collectors.hba import HbaRule
-from rules._settings import applies, change, evidence, is_on
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident
+from pgsage.collectors.hba import HbaRule
+from pgsage.rules._settings import applies, change, evidence, is_on
+from pgsage.rules.base import NoOptions, Rule, register
 
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", ""}
 EDIT_HBA = "${EDITOR:-vi} \"$(psql -XAtc 'SHOW hba_file')\""

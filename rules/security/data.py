@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident
-from collectors.redact import CLEARTEXT, secrets_in
-from rules._catalog import columns_of, rows_with_partitions, user_tables
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident
+from pgsage.collectors.redact import CLEARTEXT, secrets_in
+from pgsage.rules._catalog import columns_of, rows_with_partitions, user_tables
+from pgsage.rules.base import NoOptions, Rule, register
 
 TENANT_COLUMNS = ("tenant_id", "tenant", "org_id", "organization_id", "organisation_id",
                   "workspace_id", "account_id", "company_id", "customer_account_id")

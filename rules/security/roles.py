@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from analyzer.findings import Action, Category, ObjectRef, Recommendation, Severity
-from analyzer.model import Model
-from analyzer.sqlgen import ident
-from collectors.activity import Backend
-from rules._settings import applies, change, evidence
-from rules.base import NoOptions, Rule, register
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident
+from pgsage.collectors.activity import Backend
+from pgsage.rules._settings import applies, change, evidence
+from pgsage.rules.base import NoOptions, Rule, register
 
 BOOTSTRAP_SUPERUSER_OID = 10
 """The role initdb creates; it cannot lose SUPERUSER."""

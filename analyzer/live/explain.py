@@ -12,37 +12,15 @@ parameters). Never `ANALYZE`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 
-from analyzer.connection import Session, first_line
-from analyzer.workload import Statement, Unsupported, deparse_statement
+from pgsage.analyzer.live.connection import Session, first_line
+from pgsage.analyzer.model.plan_tree import NotExplainable, Plan
+from pgsage.analyzer.model.workload import Statement, Unsupported, deparse_statement
 
 PARAM = re.compile(r"\$(\d+)")
-
-
-class NotExplainable(Exception):
-    """The statement may not or could not be planned; the message says why."""
-
-
-@dataclass(frozen=True, slots=True)
-class Plan:
-    total_cost: float
-    rows: float
-    tree: dict[str, Any]
-
-    def index_names(self) -> set[str]:
-        return {n["Index Name"] for n in self.nodes() if "Index Name" in n}
-
-    def nodes(self) -> Iterator[dict[str, Any]]:
-        stack = [self.tree]
-        while stack:
-            node = stack.pop()
-            yield node
-            stack.extend(node.get("Plans", []))
 
 
 def explainable_text(statement: Statement) -> str:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from analyzer.config import RulesConfig
-from analyzer.findings import Question, Recommendation, ranked
-from analyzer.model import Model
-from rules import build_options, select
+from pgsage.analyzer.engine.config import RulesConfig
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Question, Recommendation, ranked
+from pgsage.rules import build_options, select
 
 log = logging.getLogger(__name__)
 

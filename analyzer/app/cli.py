@@ -16,17 +16,18 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from analyzer import __version__
-from analyzer import config as config_mod
-from analyzer.errors import PgsageError, UsageError
-from analyzer.findings import Severity
-from analyzer.index_advisor import AdvisorOptions
-from analyzer.pipeline import analyze as run_rules
-from analyzer.pipeline import analyze_live, indexes_live, take_snapshot
-from analyzer.render import Format, render
-from analyzer.report import Report
-from analyzer.snapshot import Snapshot
-from analyzer.units import parse_duration, parse_size
+from pgsage.analyzer import __version__
+from pgsage.analyzer.engine import config as config_mod
+from pgsage.analyzer.engine.pipeline import analyze as run_rules
+from pgsage.analyzer.engine.pipeline import analyze_live, indexes_live, take_snapshot
+from pgsage.analyzer.errors import PgsageError, UsageError
+from pgsage.analyzer.model.findings import Severity
+from pgsage.analyzer.model.index_plan import AdvisorOptions
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.output.render import Format, render
+from pgsage.analyzer.output.report import Report
+from pgsage.analyzer.sidecar.settings import sidecar_of
+from pgsage.analyzer.units import parse_duration, parse_size
 
 app = typer.Typer(
     name="pgsage",
@@ -63,7 +64,7 @@ def main_options(
     log_format: Annotated[str, typer.Option("--log-format", help="plain or json")] = "plain",
 ) -> None:
     """pgsage: performance analyzer for live PostgreSQL databases."""
-    from analyzer.logs import configure
+    from pgsage.analyzer.logs import configure
 
     try:
         configure(logging.INFO if verbose else logging.WARNING, log_format)
@@ -361,7 +362,7 @@ def demo(
     threshold = _severity(fail_on)
 
     def body() -> None:
-        from analyzer.demo import run_demo
+        from pgsage.analyzer.app.demo import run_demo
 
         report = run_demo(seconds=seconds, keep=keep, console=err)
         emit(report, fmt, output, threshold)
@@ -375,7 +376,7 @@ def rules_list(
     = Format.TABLE,
 ) -> None:
     """Every rule with its code, category, default severity and summary."""
-    from analyzer.rules_doc import list_rules
+    from pgsage.analyzer.output.rules_doc import list_rules
 
     sys.stdout.write(list_rules(fmt))
 
@@ -383,7 +384,7 @@ def rules_list(
 @rules_app.command("show")
 def rules_show(code: Annotated[str, typer.Argument(help="Rule code, e.g. IX001.")]) -> None:
     """The documentation and options of one rule."""
-    from analyzer.rules_doc import show_rule
+    from pgsage.analyzer.output.rules_doc import show_rule
 
     guarded(lambda: sys.stdout.write(show_rule(code)))
 
@@ -414,12 +415,12 @@ def serve(
     json_logs = bool(ctx.parent and ctx.parent.params.get("log_format") == "json")
 
     def load() -> config_mod.Config:
-        from analyzer.sidecar.service import with_defaults
+        from pgsage.analyzer.sidecar.service import with_defaults
 
         return with_defaults(config_mod.load(config, flags=flags), json_logs)
 
     def body() -> int:
-        from analyzer.sidecar.service import run
+        from pgsage.analyzer.sidecar.service import run
 
         return run(load(), load)
 
@@ -441,7 +442,7 @@ def config_check(
     """
 
     def body() -> None:
-        sidecar = config_mod.load(path).sidecar
+        sidecar = sidecar_of(config_mod.load(path))
         targets = ", ".join(t.name for t in sidecar.targets) or "none (PG* variables)"
         extras = [x for x, on in (("TLS", sidecar.serve.tls), ("basic auth", sidecar.serve.auth))
                   if on]

@@ -13,8 +13,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from analyzer.findings import Category, Recommendation
-from analyzer.report import Report, iso
+from pgsage.analyzer.model.findings import Category, Recommendation
+from pgsage.analyzer.output.report import Report, iso
 
 
 class Format(StrEnum):

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 
 import psycopg
 
-from analyzer.connection import Session, first_line
-from analyzer.explain import NotExplainable, Plan, Planner
-from analyzer.index_candidates import Candidate
-from analyzer.sqlgen import ident
-from analyzer.workload import Statement
+from pgsage.analyzer.live.connection import Session, first_line
+from pgsage.analyzer.live.explain import Planner
+from pgsage.analyzer.model.index_plan import Candidate
+from pgsage.analyzer.model.plan_tree import NotExplainable, Plan
+from pgsage.analyzer.model.workload import Statement
+from pgsage.analyzer.sqlgen import ident
 
 
 class WhatIfError(Exception):

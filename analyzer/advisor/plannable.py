@@ -27,7 +27,7 @@ import pglast
 from pglast import ast, enums
 from pglast.stream import RawStream
 
-from analyzer.workload import Statement
+from pgsage.analyzer.model.workload import Statement
 
 ARITHMETIC = {"+", "-", "*", "/", "%", "^"}
 

@@ -30,12 +30,12 @@ from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from analyzer import config as config_mod
-from analyzer.connection import first_line
-from analyzer.errors import PgsageError, ServerError
-from analyzer.pipeline import analyze_live
-from analyzer.report import Report
-from analyzer.throwaway import DEFAULT_SETTINGS, ThrowawayServer, embedded_bin_dir
+from pgsage.analyzer.app.throwaway import DEFAULT_SETTINGS, ThrowawayServer, embedded_bin_dir
+from pgsage.analyzer.engine import config as config_mod
+from pgsage.analyzer.engine.pipeline import analyze_live
+from pgsage.analyzer.errors import PgsageError, ServerError
+from pgsage.analyzer.live.connection import first_line
+from pgsage.analyzer.output.report import Report
 
 DATABASE = "shop"
 APPLICATION = "shop"
@@ -176,7 +176,8 @@ def _step(console: Console, doing: str, done: str | None = None) -> Iterator[Non
 
 
 def _setup_sql(name: str) -> str:
-    text = resources.files("analyzer").joinpath("demo_data", name).read_text(encoding="utf-8")
+    data = resources.files("pgsage.analyzer.app").joinpath("demo_data", name)
+    text = data.read_text(encoding="utf-8")
     return text.format_map(SCALE)
 
 

@@ -20,7 +20,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import dict_row
 
-from analyzer.errors import ConnectionFailed, ServerError, UsageError
+from pgsage.analyzer.errors import ConnectionFailed, ServerError, UsageError
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,26 +11,23 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from analyzer.advise import advise, ask
-from analyzer.collect import collect
-from analyzer.config import Config
-from analyzer.connection import Session
-from analyzer.errors import UsageError
-from analyzer.explain import NotExplainable, Planner
-from analyzer.index_advisor import (
-    AdvisorOptions,
-    IndexPlan,
-    Progress,
-    advise_by_estimate,
-    advise_with_hypopg,
-    hypopg_schema,
-)
-from analyzer.index_report import plan_json, plan_text, plan_tree
-from analyzer.model import Model
-from analyzer.plans import add_plans
-from analyzer.report import Report, build
-from analyzer.snapshot import Snapshot
-from analyzer.whatif import WhatIf
+from pgsage.analyzer.advisor.estimate import advise_by_estimate
+from pgsage.analyzer.advisor.inputs import hypopg_schema
+from pgsage.analyzer.advisor.search import advise_with_hypopg
+from pgsage.analyzer.engine.advise import advise, ask
+from pgsage.analyzer.engine.config import Config
+from pgsage.analyzer.errors import UsageError
+from pgsage.analyzer.live.collect import collect
+from pgsage.analyzer.live.connection import Session
+from pgsage.analyzer.live.explain import Planner
+from pgsage.analyzer.live.plans import add_plans
+from pgsage.analyzer.live.whatif import WhatIf
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.index_plan import AdvisorOptions, IndexPlan, Progress
+from pgsage.analyzer.model.plan_tree import NotExplainable
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.output.index_report import plan_json, plan_text, plan_tree
+from pgsage.analyzer.output.report import Report, build
 
 Waiter = Callable[[float], None]
 """Waits the given seconds between two snapshots (the CLI shows progress while it does)."""
@@ -39,6 +36,12 @@ Waiter = Callable[[float], None]
 def take_snapshot(dsn: str | None, config: Config) -> Snapshot:
     with Session.open(dsn, config.limits) as session:
         return add_plans(session, collect(session))
+
+
+def estimate_indexes(model: Model, options: AdvisorOptions | None = None) -> Model:
+    """The model with its index plan estimated from the snapshot (no session to prove it)."""
+    model.index_plan = advise_by_estimate(model, model.workload, options or AdvisorOptions())
+    return model
 
 
 def plan_indexes(session: Session, model: Model, options: AdvisorOptions,
@@ -74,8 +77,8 @@ def analyze_live(dsn: str | None, config: Config, seconds: float | None = None,
             current = collect(session, known_query_texts=known)
         current = add_plans(session, current, baseline)
         model = Model(current, baseline, host=config.host)
-        model.live_index_plan = plan_indexes(session, model, advisor or AdvisorOptions(), progress)
-    return _report(model, config)
+        model.index_plan = plan_indexes(session, model, advisor or AdvisorOptions(), progress)
+    return report(model, config)
 
 
 def explain_before_after(session: Session, model: Model, plan: IndexPlan,
@@ -115,7 +118,7 @@ def indexes_live(dsn: str | None, config: Config, options: AdvisorOptions,
     with Session.open(dsn, config.limits) as session:
         model = Model(collect(session), host=config.host)
         plan = plan_indexes(session, model, options, progress)
-        model.live_index_plan = plan
+        model.index_plan = plan
         sections: dict[str, Any] = {"index_plan": plan_json(plan)}
         appendix = plan_text(plan)
         if explain is not None:
@@ -127,16 +130,17 @@ def indexes_live(dsn: str | None, config: Config, options: AdvisorOptions,
                          "\nNo plan with them: HypoPG is not installed or nothing was chosen.\n")
     only_index = dataclasses.replace(config, rules=dataclasses.replace(
         config.rules, select=("index",)))
-    return dataclasses.replace(_report(model, only_index), sections=sections,
+    return dataclasses.replace(report(model, only_index), sections=sections,
                                appendix=appendix)
 
 
 def analyze(snapshot: Snapshot, config: Config, baseline: Snapshot | None = None) -> Report:
     """Offline analysis of snapshot files: the index advisor can only estimate here."""
-    return _report(Model(snapshot, baseline, host=config.host), config)
+    return report(estimate_indexes(Model(snapshot, baseline, host=config.host)), config)
 
 
-def _report(model: Model, config: Config) -> Report:
+def report(model: Model, config: Config) -> Report:
+    """Every selected rule over a model whose index plan the engine has already made."""
     recommendations, notes = advise(model, config.rules)
     failures = model.workload.failures
     if failures:

@@ -10,10 +10,10 @@ import textwrap
 from rich.console import Console
 from rich.table import Table
 
-from analyzer.errors import UsageError
-from analyzer.render import Format
-from rules import REGISTRY, Rule
-from rules.base import DOC_SECTIONS
+from pgsage.analyzer.errors import UsageError
+from pgsage.analyzer.output.render import Format
+from pgsage.rules import REGISTRY, Rule
+from pgsage.rules.base import DOC_SECTIONS
 
 
 def _options(rule: Rule) -> list[tuple[str, str, object]]:
@@ -102,7 +102,7 @@ def rule_markdown(rule: Rule, level: int = 1) -> str:
 def all_rules_markdown() -> str:
     """docs/rules.md: the list, then one section per rule (rule titles one level down)."""
     parts = ["# pgsage rules", "", "Generated from the rules' docstrings by "
-             "`python -m analyzer.rules_doc`; do not edit by hand.", "",
+             "`python -m pgsage.analyzer.output.rules_doc`; do not edit by hand.", "",
              list_rules(Format.MARKDOWN)]
     parts += [rule_markdown(REGISTRY[c], level=2) for c in sorted(REGISTRY)]
     return "\n".join(parts)

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from analyzer.connection import SessionLimits
-from analyzer.errors import ConfigError
-from analyzer.host import STORAGE_KINDS, HostSpec
-from analyzer.sidecar.settings import SECTIONS as SIDECAR_SECTIONS
-from analyzer.sidecar.settings import SidecarConfig, validate_sidecar
-from analyzer.units import parse_duration, parse_size
+from pgsage.analyzer.errors import ConfigError
+from pgsage.analyzer.live.connection import SessionLimits
+from pgsage.analyzer.model.host import STORAGE_KINDS, HostSpec
+from pgsage.analyzer.units import parse_duration, parse_size
 
 
 @dataclass(frozen=True)
@@ -34,10 +32,25 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     host: HostSpec = field(default_factory=HostSpec)
     """RAM, CPUs and storage of the database host (`[host]`, `--memory/--cpus/--storage`)."""
-    sidecar: SidecarConfig = field(default_factory=SidecarConfig)
-    """`pgsage serve`: [serve], [[targets]], [intervals], [schedule], [window], [metrics]..."""
+    parts: Mapping[str, object] = field(default_factory=dict)
+    """What each registered part (`register_part`: the sidecar) made of its own sections."""
     raw: Mapping[str, Any] = field(default_factory=dict)
     """The merged document, for parts (the sidecar) that validate their own sections."""
+
+
+PartValidator = Callable[[Mapping[str, Any], SessionLimits, list[str]], object]
+"""Builds a part's configuration from the merged document, appending problems to the list."""
+
+_PARTS: dict[str, tuple[tuple[str, ...], PartValidator]] = {}
+
+
+def register_part(name: str, sections: tuple[str, ...], validator: PartValidator) -> None:
+    """A part of pgsage above the engine (the sidecar) that reads sections of its own.
+
+    The engine validates them with everything else, so every problem is reported at once,
+    without importing the part: the part registers itself when it is imported.
+    """
+    _PARTS[name] = (sections, validator)
 
 
 def _split(value: str) -> list[str]:
@@ -69,8 +82,12 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-KNOWN_SECTIONS: set[str] = {"connection", "rules", "host", *SIDECAR_SECTIONS}
-"""Top-level keys a configuration may have; a part adding a section adds its name here."""
+CORE_SECTIONS = ("connection", "rules", "host")
+
+
+def known_sections() -> set[str]:
+    """Top-level keys a configuration may have: the engine's and the registered parts'."""
+    return {*CORE_SECTIONS, *(s for sections, _ in _PARTS.values() for s in sections)}
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -162,7 +179,7 @@ def _host(doc: Any, errors: list[str]) -> HostSpec:
 
 def validate(doc: Mapping[str, Any]) -> Config:
     """Build a Config from a merged document or raise ConfigError listing every problem."""
-    from rules import REGISTRY, build_options, unknown_selectors
+    from pgsage.rules import REGISTRY, build_options, unknown_selectors
 
     errors: list[str] = []
     conn = doc.get("connection", {})
@@ -215,14 +232,15 @@ def validate(doc: Mapping[str, Any]) -> Config:
         if key not in ("select", "ignore", "options"):
             errors.append(f"rules.{key}: unknown key")
     host = _host(doc.get("host", {}), errors)
-    sidecar = validate_sidecar(doc, limits, errors)
+    parts = {name: validator(doc, limits, errors) for name, (_, validator) in _PARTS.items()}
+    known = known_sections()
     for key in doc:
-        if key not in KNOWN_SECTIONS:
-            errors.append(f"{key}: unknown section (known: {', '.join(sorted(KNOWN_SECTIONS))})")
+        if key not in known:
+            errors.append(f"{key}: unknown section (known: {', '.join(sorted(known))})")
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return Config(limits=limits, rules=RulesConfig(tuple(select), tuple(ignore), checked),
-                  host=host, sidecar=sidecar, raw=dict(doc))
+                  host=host, parts=parts, raw=dict(doc))
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None,

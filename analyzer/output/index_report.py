@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.explain import Plan
-from analyzer.index_advisor import IndexPlan
-from analyzer.units import format_bytes
+from pgsage.analyzer.model.index_plan import IndexPlan
+from pgsage.analyzer.model.plan_tree import Plan
+from pgsage.analyzer.units import format_bytes
 
 
 def plan_json(plan: IndexPlan) -> dict[str, Any]:

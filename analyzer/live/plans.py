@@ -15,34 +15,20 @@ every ANALYZE, while a changed shape is a different plan.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import logging
-import re
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
-import pandas as pd
 import psycopg
 
-from analyzer.connection import Session, first_line
-from analyzer.explain import NotExplainable, Plan, Planner
-from analyzer.model import Model
-from analyzer.snapshot import CollectorStatus, Snapshot
-from analyzer.workload import Statement
-from collectors.plans import NAME, PlanRecord
+from pgsage.analyzer.live.connection import Session, first_line
+from pgsage.analyzer.live.explain import Planner
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.plan_tree import NotExplainable, catalog_only, record, top_queryids
+from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot
+from pgsage.collectors.plans import NAME, PlanRecord
 
 log = logging.getLogger(__name__)
-
-Node = dict[str, Any]
-
-SHAPE_KEYS = ("Node Type", "Join Type", "Strategy", "Partial Mode", "Parent Relationship",
-              "Scan Direction", "Relation Name", "Schema", "Index Name", "Subplan Name",
-              "CTE Name", "Command")
-"""What a plan hash covers: everything that makes a plan a different plan, no numbers."""
-
 
 @dataclass(frozen=True)
 class PlanOptions:
@@ -50,69 +36,6 @@ class PlanOptions:
     """Statements planned per snapshot, the largest by total (planning + execution) time."""
     time_budget_s: float = 10.0
     """Stop planning after this long; each EXPLAIN is bounded by statement_timeout too."""
-
-
-CATALOG_NAME = re.compile(r"^(pg_catalog\.|information_schema\.|pg_)", re.IGNORECASE)
-
-
-def catalog_only(statement: Statement | None) -> bool:
-    """A statement about the catalog only: monitoring tools, pgsage's own collection.
-
-    Its relations all resolve to none of the snapshot's tables and are named like system
-    catalogs and views (pg_*, information_schema.*). Such statements are not the
-    application's workload: they are neither planned nor judged by the query rules.
-    """
-    if statement is None:
-        return False
-    return not statement.tables and bool(statement.unresolved) and all(
-        CATALOG_NAME.match(name) for name in statement.unresolved)
-
-
-def walk(tree: Node) -> Iterator[tuple[Node, Node | None]]:
-    """Every node of a plan tree with its parent, parents first."""
-    stack: list[tuple[Node, Node | None]] = [(tree, None)]
-    while stack:
-        node, parent = stack.pop()
-        yield node, parent
-        stack.extend((child, node) for child in reversed(node.get("Plans", [])))
-
-
-def _shape(node: Node) -> list[Any]:
-    return [[node.get(k) for k in SHAPE_KEYS], [_shape(c) for c in node.get("Plans", [])]]
-
-
-def plan_hash(tree: Node) -> str:
-    """A short stable hash of the plan's shape (see `SHAPE_KEYS`)."""
-    text = json.dumps(_shape(tree), separators=(",", ":"), sort_keys=False)
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
-
-
-def record(queryid: int, plan: Plan) -> PlanRecord:
-    relations: list[str] = []
-    indexes: list[str] = []
-    for node, _ in walk(plan.tree):
-        if "Relation Name" in node:
-            schema = node.get("Schema")  # only in VERBOSE plans
-            name = f"{schema}.{node['Relation Name']}" if schema else str(node["Relation Name"])
-            if name not in relations:
-                relations.append(name)
-        if "Index Name" in node and node["Index Name"] not in indexes:
-            indexes.append(str(node["Index Name"]))
-    return PlanRecord(queryid=queryid, plan_hash=plan_hash(plan.tree),
-                      total_cost=plan.total_cost,
-                      startup_cost=float(plan.tree.get("Startup Cost", 0.0)),
-                      plan_rows=plan.rows, relations=tuple(relations), indexes=tuple(indexes),
-                      tree=plan.tree)
-
-
-def top_queryids(statements: pd.DataFrame, limit: int) -> list[int]:
-    """Queryids by total planning + execution time over the window, largest first."""
-    if statements.empty:
-        return []
-    frame = statements.assign(
-        _time=statements["total_exec_time"].fillna(0) + statements["total_plan_time"].fillna(0))
-    totals = frame.groupby("queryid")["_time"].sum().sort_values(ascending=False)
-    return [int(str(q)) for q, t in totals.items() if t > 0][:limit]
 
 
 def collect_plans(session: Session, model: Model,

@@ -12,38 +12,35 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from analyzer.host import HostSpec
-from analyzer.snapshot import Snapshot
-from analyzer.workload import Catalog, TableRef, Workload
-from analyzer.workload import build as build_workload
-from collectors.activity import Backend
-from collectors.archiver import ArchiverStats
-from collectors.columns import ColumnStats
-from collectors.constraints import Constraint
-from collectors.database import DatabaseAge, DatabaseStats
-from collectors.extensions import Extension
-from collectors.hba import HbaRule
-from collectors.indexes import IndexStats
-from collectors.key_ranges import KeyRange
-from collectors.namespaces import Namespace
-from collectors.plans import PlanRecord
-from collectors.redact import redact
-from collectors.replication import PreparedXact, Replica, ReplicationSlot
-from collectors.roles import Role
-from collectors.row_security import RowSecurity
-from collectors.sequences import SequenceState
-from collectors.server import ServerInfo
-from collectors.settings import Setting
-from collectors.statements import StatementsInfo, StatementStats
-from collectors.tables import TableStats
-from collectors.wal import WalStats
-
-if TYPE_CHECKING:
-    from analyzer.index_advisor import IndexPlan
+from pgsage.analyzer.model.host import HostSpec
+from pgsage.analyzer.model.index_plan import IndexPlan
+from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.model.workload import Catalog, TableRef, Workload
+from pgsage.analyzer.model.workload import build as build_workload
+from pgsage.collectors.activity import Backend
+from pgsage.collectors.archiver import ArchiverStats
+from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.extensions import Extension
+from pgsage.collectors.hba import HbaRule
+from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.key_ranges import KeyRange
+from pgsage.collectors.namespaces import Namespace
+from pgsage.collectors.plans import PlanRecord
+from pgsage.collectors.redact import redact
+from pgsage.collectors.replication import PreparedXact, Replica, ReplicationSlot
+from pgsage.collectors.roles import Role
+from pgsage.collectors.row_security import RowSecurity
+from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.settings import Setting
+from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.tables import TableStats
+from pgsage.collectors.wal import WalStats
 
 STATEMENT_KEY = ["userid", "dbid", "toplevel", "queryid"]
 STATEMENT_COUNTERS = [
@@ -82,14 +79,28 @@ class Window:
         return f"the {span} since statistics were last reset"
 
 
+@dataclass(frozen=True)
+class Derived:
+    """What a model derives, at a cost, from its statements and catalog inputs: statement
+    deltas (pandas), name resolution and the parsed workload. A later model over the same
+    inputs is given these instead of computing them again (the sidecar, between cycles)."""
+
+    statements: pd.DataFrame
+    catalog: Catalog
+    workload: Workload
+
+
 @dataclass
 class Model:
     snapshot: Snapshot
     baseline: Snapshot | None = None
     query_texts: Mapping[int, str] = field(default_factory=dict)
     """Texts known from elsewhere (the sidecar's cache), by queryid."""
-    live_index_plan: IndexPlan | None = None
-    """The index advisor's plan when it ran with a live session (HypoPG what-if)."""
+    index_plan: IndexPlan = field(default_factory=lambda: IndexPlan(method="none"))
+    """The index advisor's plan, computed by the engine before the rules run (HypoPG what-if
+    on a live session, the pg_stats estimate offline); `none` until then."""
+    derived: Derived | None = None
+    """Values computed by an earlier model over the same inputs, used as they are."""
     host: HostSpec = field(default_factory=HostSpec)
     """RAM, CPUs and storage of the host as the user gave them (the rest is assumed)."""
 
@@ -267,6 +278,8 @@ class Model:
         reset or evicted and re-entered in between, so its current value is the best estimate;
         an entry absent from the baseline is new and counts whole. Never negative.
         """
+        if self.derived is not None:
+            return self.derived.statements
         current = self._own_statements_dropped(_statements_frame(self.snapshot))
         if current.empty or self.baseline is None:
             return current
@@ -323,7 +336,7 @@ class Model:
         survive a clean restart but a crash discards them, so the window is never longer
         than the truth.
         """
-        from collectors.database import DatabaseStats
+        from pgsage.collectors.database import DatabaseStats
 
         starts: list[float] = []
         if self.server is not None:
@@ -378,17 +391,10 @@ class Model:
         return value * wanted / own
 
     @cached_property
-    def index_plan(self) -> IndexPlan:
-        """The live plan when the pipeline made one, else an estimate from the snapshot."""
-        if self.live_index_plan is not None:
-            return self.live_index_plan
-        from analyzer.index_advisor import AdvisorOptions, advise_by_estimate
-
-        return advise_by_estimate(self, self.workload, AdvisorOptions())
-
-    @cached_property
     def catalog(self) -> Catalog:
         """Name resolution for the workload model: tables, their columns, the search_path."""
+        if self.derived is not None:
+            return self.derived.catalog
         refs = {(t.schema, t.name): TableRef(t.relid, t.schema, t.name)
                 for t in self.tables.values()}
         columns: dict[int, list[str]] = {}
@@ -401,6 +407,8 @@ class Model:
     @cached_property
     def workload(self) -> Workload:
         """Every statement of the window with a known text, parsed once."""
+        if self.derived is not None:
+            return self.derived.workload
         frame = self.statements
         if frame.empty:
             return Workload()
@@ -413,6 +421,11 @@ class Model:
                 if isinstance(username, str):
                     users[int(queryid)] = username
         return build_workload(texts, self.catalog, users)
+
+    def derive(self) -> Derived:
+        """This model's derived values, for a later model over the same inputs."""
+        return Derived(self.statements, self.catalog, self.workload)
+
 
 def _statements_frame(snapshot: Snapshot) -> pd.DataFrame:
     rows = snapshot.rows("statements", StatementStats)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from analyzer import __version__
-from analyzer.errors import SnapshotFileError
-from collectors import REGISTRY
-from collectors.base import DERIVED, make_record
+from pgsage.analyzer import __version__
+from pgsage.analyzer.errors import SnapshotFileError
+from pgsage.collectors import REGISTRY
+from pgsage.collectors.base import DERIVED, make_record
 
 FORMAT = "pgsage-snapshot"
 FORMAT_VERSION = 1

@@ -15,11 +15,11 @@ from typing import Any
 import psycopg
 from psycopg import errors as pg_errors
 
-from analyzer.connection import Session, first_line
-from analyzer.errors import ServerError
-from analyzer.snapshot import CollectorStatus, Snapshot, Target
-from collectors import REGISTRY, Collector, ServerContext, Skip
-from collectors.base import Query, Row
+from pgsage.analyzer.errors import ServerError
+from pgsage.analyzer.live.connection import Session, first_line
+from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot, Target
+from pgsage.collectors import REGISTRY, Collector, ServerContext, Skip
+from pgsage.collectors.base import Query, Row
 
 log = logging.getLogger(__name__)
 

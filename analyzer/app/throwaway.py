@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analyzer.errors import PgsageError
+from pgsage.analyzer.errors import PgsageError
 
 DEFAULT_SETTINGS: Mapping[str, str] = {
     "shared_preload_libraries": "pg_stat_statements",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from analyzer.units import format_bytes
+from pgsage.analyzer.units import format_bytes
 
 ASSUMED_MEMORY = 4 * 1024**3
 """A small production host: advice for a bigger one is only more generous."""

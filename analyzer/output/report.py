@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from analyzer import __version__
-from analyzer.findings import Question, Recommendation
-from analyzer.model import Model, Window
-from analyzer.snapshot import CollectorStatus, Target
+from pgsage.analyzer import __version__
+from pgsage.analyzer.model.core import Model, Window
+from pgsage.analyzer.model.findings import Question, Recommendation
+from pgsage.analyzer.model.snapshot import CollectorStatus, Target
 
 SCHEMA_VERSION = 1
 

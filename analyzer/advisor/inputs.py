@@ -1,0 +1,114 @@
+"""What the index advisor weighs: table facts, the statements worth indexing for, write costs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from pgsage.analyzer.advisor.candidates import TableFacts
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.index_plan import AdvisorOptions, Candidate
+from pgsage.analyzer.model.workload import Statement, TableRef, Workload
+from pgsage.collectors.indexes import IndexStats
+
+
+# --- shared inputs ---------------------------------------------------------------------
+def table_facts(model: Model) -> dict[int, TableFacts]:
+    columns: dict[int, dict[str, object]] = {}
+    for col in model.columns:
+        columns.setdefault(col.relid, {})[col.name] = col
+    return {relid: TableFacts(t, columns.get(relid, {}),  # type: ignore[arg-type]
+                              model.indexes_by_table.get(relid, []))
+            for relid, t in model.tables.items()}
+
+
+def focus_statements(model: Model, workload: Workload, options: AdvisorOptions) -> list[int]:
+    """Queryids worth indexing for: most total time first, bounded in number."""
+    frame = model.statements
+    if frame.empty:
+        return []
+    frame = frame[frame["calls"] >= options.min_calls]
+    ordered = frame.groupby("queryid", as_index=False)[["total_exec_time", "calls"]].sum()
+    ordered = ordered.sort_values("total_exec_time", ascending=False)
+    out = []
+    for queryid in ordered["queryid"]:
+        st = workload.statements.get(int(queryid))
+        if st is not None and st.tables and st.kind == "select":
+            out.append(int(queryid))
+        if len(out) >= options.max_statements:
+            break
+    return out
+
+
+def calls_by_queryid(model: Model) -> dict[int, int]:
+    frame = model.statements
+    if frame.empty:
+        return {}
+    sums = frame.groupby("queryid")["calls"].sum()
+    return {int(str(k)): int(v) for k, v in sums.items()}
+
+
+def rows_written(model: Model, relid: int) -> tuple[float, float]:
+    """(rows inserted or non-HOT updated, HOT updates) on a table over the window."""
+    table = model.tables.get(relid)
+    if table is None:
+        return 0.0, 0.0
+    ins = model.table_counter_over_window(relid, "n_tup_ins")
+    upd = model.table_counter_over_window(relid, "n_tup_upd")
+    hot = model.table_counter_over_window(relid, "n_tup_hot_upd")
+    return ins + max(upd - hot, 0.0), hot
+
+
+def updated_columns(workload: Workload, table: TableRef) -> set[str]:
+    cols: set[str] = set()
+    for st in workload.statements.values():
+        cols |= st.updated_columns.get(table, set())
+    return cols
+
+
+def write_overhead(model: Model, workload: Workload, candidate: Candidate,
+                   options: AdvisorOptions) -> tuple[float, float, float]:
+    """(penalty in cost units, rows written, HOT updates lost) of adding this index."""
+    written, hot = rows_written(model, candidate.table.relid)
+    lost = hot if candidate.all_columns() & updated_columns(workload, candidate.table) else 0.0
+    existing = len(model.indexes_by_table.get(candidate.table.relid, []))
+    penalty = options.write_cost_per_row * (written + lost * (existing + 1))
+    return penalty, written, lost
+
+
+def redundant_after(candidate: Candidate, indexes: Iterable[IndexStats]) -> list[IndexStats]:
+    """Existing indexes the candidate makes unnecessary: a strict key prefix of it, same
+    method and predicate, nothing a constraint, replica identity or uniqueness needs."""
+    out = []
+    keys = [k.column if not k.expression else None for k in candidate.keys]
+    for ix in indexes:
+        if ix.is_unique or ix.is_primary or ix.constraint_type or ix.is_replica_identity \
+                or ix.referenced_by_fk or not ix.is_valid or ix.method != candidate.method:
+            continue
+        if ix.expressions or ix.predicate or candidate.predicate:
+            continue
+        ix_keys = list(ix.columns[: ix.key_count])
+        if len(ix_keys) > len(keys) or ix_keys != keys[: len(ix_keys)]:
+            continue
+        if any(ix.options[: ix.key_count]) and any(k.desc for k in candidate.keys):
+            continue
+        out.append(ix)
+    return out
+
+
+def referenced_columns(statement: Statement, table: TableRef) -> set[str] | None:
+    """Columns of a table the statement reads or compares; None when it reads `*`."""
+    if table in statement.select_star:
+        return None
+    cols = {u.column for u in statement.uses_of(table) if u.column}
+    return cols | statement.selected_columns.get(table, set())
+
+
+def hypopg_schema(model: Model) -> str | None:
+    ext = model.extensions.get("hypopg")
+    return ext.schema if ext and ext.installed_version else None
+
+
+
+def score_per_byte(net: float, size: int) -> float:
+    """Net benefit per byte, the greedy order of both advisors (tiny indexes count as a page)."""
+    return net / max(size, 8192)
