@@ -8,17 +8,26 @@ returns its typed records at the end. It never decides anything about what it re
 from __future__ import annotations
 
 import dataclasses
+import functools
+import re
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, ClassVar, Protocol, TypeVar
+
+from pgsage.analyzer.sqlgen import ident
 
 Row = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Query:
-    """One SQL text with named parameters written as `%(name)s`."""
+    """One SQL text with named parameters written as `%(name)s` (psycopg's syntax).
+
+    The CLI's psycopg session sends it as it is; the sidecar's asyncpg session rewrites the
+    placeholders as `$n` (`analyzer.sidecar.session.to_asyncpg`). With parameters (even an
+    empty mapping) both drivers read `%%` as a literal `%`; without, the text is sent untouched.
+    """
 
     sql: str
     params: Mapping[str, Any] | None = None
@@ -83,22 +92,50 @@ def records(record: type[R], rows: Iterable[Row]) -> list[R]:
     return [make_record(record, row) for row in rows]
 
 
-def sql_file(name: str, server_version_num: int) -> str:
-    """The newest `collectors/sql/<name>_post_<version>.sql` that serves this version.
+ANY_VERSION = 0
+"""The version of SQL that runs before the server's version is known (the bootstrap)."""
 
-    Files are named by the first version they serve (pg_activity's convention): the server's
-    `server_version_num`, or for an extension's view its version as major*10000+minor*100.
-    The SQL stays reviewable by a DBA, and a new version adds a file instead of branches.
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+@functools.cache
+def sql(name: str, version: int) -> str:
+    """The newest `collectors/sql/<name>_post_<since>.sql` with `since <= version`.
+
+    `version` is the server's `server_version_num`, or for an extension's own views (the
+    `pg_stat_statements*` files) the extension's version as `version_num` gives it
+    (1.12 -> 11200). Read once per (name, version): the files are part of the package.
+    See collectors/sql/README.md for the conventions of the files.
     """
     candidates: list[tuple[int, str]] = []
-    for entry in resources.files("collectors").joinpath("sql").iterdir():
-        stem = entry.name.removesuffix(".sql")
-        prefix, _, since = stem.rpartition("_post_")
-        if prefix == name and since.isdigit() and int(since) <= server_version_num:
-            candidates.append((int(since), entry.read_text(encoding="utf-8")))
+    for entry in resources.files(__package__).joinpath("sql").iterdir():
+        prefix, _, since = entry.name.removesuffix(".sql").rpartition("_post_")
+        if prefix == name and since.isdigit() and int(since) <= version:
+            candidates.append((int(since), entry.name))
     if not candidates:
-        raise Skip(f"no SQL for {name} on server version {server_version_num}")
-    return max(candidates)[1]
+        raise Skip(f"no SQL for {name} on server version {version}")
+    newest = max(candidates)[1]
+    return resources.files(__package__).joinpath("sql", newest).read_text(encoding="utf-8")
+
+
+def query(name: str, version: int, params: Mapping[str, Any] | None = None,
+          identifiers: Mapping[str, str] | None = None) -> Query:
+    """The `sql(name, version)` query, with `identifiers` quoted into the text.
+
+    Identifiers (a schema name) cannot be bound parameters: their `%(name)s` placeholders
+    are replaced here by the name quoted with pglast (`sqlgen.ident`), its `%` doubled, and
+    the query then always carries parameters so both drivers undouble it.
+    """
+    text = sql(name, version)
+    if not identifiers:
+        return Query(text, params)
+    names = identifiers
+
+    def quoted(match: re.Match[str]) -> str:
+        found = names.get(match.group(1))
+        return match.group(0) if found is None else ident(found).replace("%", "%%")
+
+    return Query(_PLACEHOLDER.sub(quoted, text), dict(params or {}))
 
 
 REGISTRY: dict[str, Collector] = {}
@@ -138,5 +175,5 @@ class SqlCollector:
     description: ClassVar[str]
 
     def run(self, ctx: ServerContext) -> CollectorRun:
-        rows = yield Query(sql_file(self.name, ctx.server_version_num))
+        rows = yield query(self.name, ctx.server_version_num)
         return records(self.record, rows)

@@ -11,15 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pgsage.collectors.base import (
-    CollectorRun,
-    Query,
-    Row,
-    ServerContext,
-    records,
-    register,
-    sql_file,
-)
+from pgsage.collectors.base import CollectorRun, Row, ServerContext, query, records, register
 
 MAX_MCV = 20
 """Most-common values (and frequencies) are read only for columns with at most this many
@@ -55,14 +47,6 @@ class ColumnStats:
     most_common_freqs: tuple[float, ...] | None = None
 
 
-TABLE_OIDS_SQL = """
-SELECT c.oid::int8 AS oid
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'm')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'
- ORDER BY c.oid"""
-
 BATCH = 2000
 """Tables per statement: reading pg_stats costs about as much per column as any statement
 may take for a few thousand tables on a loaded server, so a big catalog is read in batches."""
@@ -75,9 +59,9 @@ class ColumnsCollector:
     description: ClassVar[str] = "pg_attribute + pg_stats: types, nullability, planner statistics"
 
     def run(self, ctx: ServerContext) -> CollectorRun:
-        relids = [r["oid"] for r in (yield Query(TABLE_OIDS_SQL))]
-        sql = sql_file(self.name, ctx.server_version_num)
+        relids = [r["oid"] for r in (yield query("table_oids", ctx.server_version_num))]
         rows: list[Row] = []
         for start in range(0, len(relids), BATCH):
-            rows.extend((yield Query(sql, {"relids": relids[start:start + BATCH]})))
+            rows.extend((yield query(self.name, ctx.server_version_num,
+                                     {"relids": relids[start:start + BATCH]})))
         return records(ColumnStats, rows)

@@ -9,20 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pgsage.collectors.base import (
-    CollectorRun,
-    Query,
-    ServerContext,
-    Skip,
-    records,
-    register,
-    sql_file,
-)
-
-PRIVILEGE_SQL = """
-SELECT has_table_privilege('pg_catalog.pg_hba_file_rules', 'SELECT')
-       AND has_function_privilege('pg_catalog.pg_hba_file_rules()', 'EXECUTE') AS readable
-"""
+from pgsage.collectors.base import CollectorRun, ServerContext, Skip, query, records, register
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,10 +33,10 @@ class HbaCollector:
     description: ClassVar[str] = "pg_hba_file_rules: authentication rules (superuser or grant)"
 
     def run(self, ctx: ServerContext) -> CollectorRun:
-        check = yield Query(PRIVILEGE_SQL)
+        check = yield query("hba_privilege", ctx.server_version_num)
         if not (check and check[0]["readable"]):
             raise Skip("pg_hba_file_rules is readable by superusers only (GRANT SELECT ON "
                        "pg_hba_file_rules TO <role>; GRANT EXECUTE ON FUNCTION "
                        "pg_hba_file_rules() TO <role>)")
-        rows = yield Query(sql_file("hba", ctx.server_version_num))
+        rows = yield query(self.name, ctx.server_version_num)
         return records(HbaRule, rows)

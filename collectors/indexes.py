@@ -5,42 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pgsage.collectors.base import (
-    CollectorRun,
-    Query,
-    Row,
-    ServerContext,
-    make_record,
-    register,
-    sql_file,
-)
-
-USER_SCHEMAS = """n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname !~ '^pg_toast' AND n.nspname !~ '^pg_temp_'"""
-
-KEY_COLUMNS_SQL = f"""
--- Names of the columns user indexes key on, to name indkey entries without a subquery per index.
-SELECT a.attrelid::int8 AS relid, a.attnum::int AS attnum, a.attname::text AS name
-  FROM pg_attribute a
- WHERE a.attnum > 0
-   AND a.attrelid IN (SELECT i.indrelid FROM pg_index i
-                        JOIN pg_class t ON t.oid = i.indrelid
-                        JOIN pg_namespace n ON n.oid = t.relnamespace
-                       WHERE {USER_SCHEMAS})"""
-
-INDEX_OIDS_SQL = f"""
-SELECT i.indexrelid::int8 AS oid
-  FROM pg_index i
-  JOIN pg_class t ON t.oid = i.indrelid
-  JOIN pg_namespace n ON n.oid = t.relnamespace
- WHERE {USER_SCHEMAS}
- ORDER BY i.indexrelid"""
+from pgsage.collectors.base import CollectorRun, Row, ServerContext, make_record, query, register
 
 BATCH = 2000
 """Indexes per statement: each batch opens this many relations (size, definition)."""
-
-OPCLASSES_SQL = "SELECT oc.oid::int8 AS oid, oc.opcname::text AS name FROM pg_opclass oc"
-"""A few hundred rows: operator class names by oid."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +59,16 @@ class IndexesCollector:
     description: ClassVar[str] = "pg_stat_user_indexes + pg_index: definition, flags, size, scans"
 
     def run(self, ctx: ServerContext) -> CollectorRun:
-        oids = [r["oid"] for r in (yield Query(INDEX_OIDS_SQL))]
+        version = ctx.server_version_num
+        oids = [r["oid"] for r in (yield query("index_oids", version))]
         if not oids:
             return []
-        sql = sql_file(self.name, ctx.server_version_num)
         rows: list[Row] = []
         for start in range(0, len(oids), BATCH):
-            rows.extend((yield Query(sql, {"oids": oids[start:start + BATCH]})))
-        names = {(r["relid"], r["attnum"]): r["name"] for r in (yield Query(KEY_COLUMNS_SQL))}
-        opclasses = {r["oid"]: r["name"] for r in (yield Query(OPCLASSES_SQL))}
+            rows.extend((yield query(self.name, version, {"oids": oids[start:start + BATCH]})))
+        names = {(r["relid"], r["attnum"]): r["name"]
+                 for r in (yield query("index_key_columns", version))}
+        opclasses = {r["oid"]: r["name"] for r in (yield query("opclasses", version))}
         out: list[IndexStats] = []
         for row in rows:
             relid = row["relid"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from pgsage.collectors.base import CollectorRun, Query, ServerContext, records, register, sql_file
+from pgsage.collectors.base import CollectorRun, ServerContext, query, records, register
 
 ROLE_SETTINGS = ("statement_timeout", "idle_in_transaction_session_timeout",
                  "idle_session_timeout", "lock_timeout", "work_mem",
@@ -51,11 +51,10 @@ class RolesCollector:
     description: ClassVar[str] = "pg_roles (+ password kind from pg_authid for superusers)"
 
     def run(self, ctx: ServerContext) -> CollectorRun:
-        rows = yield Query(sql_file("roles", ctx.server_version_num),
-                           {"settings": list(ROLE_SETTINGS)})
+        rows = yield query("roles", ctx.server_version_num, {"settings": list(ROLE_SETTINGS)})
         roles = records(Role, rows)
         if not (rows and rows[0]["can_read_authid"]):
             return roles
-        kinds = yield Query(sql_file("role_passwords", ctx.server_version_num))
+        kinds = yield query("role_passwords", ctx.server_version_num)
         by_oid = {int(k["oid"]): str(k["password_kind"]) for k in kinds}
         return [replace(r, password_kind=by_oid.get(r.oid)) for r in roles]

@@ -10,15 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pgsage.analyzer.sqlgen import ident
 from pgsage.collectors.base import (
     CollectorRun,
-    Query,
     ServerContext,
     Skip,
+    query,
     records,
     register,
-    sql_file,
     version_num,
 )
 from pgsage.collectors.redact import redact
@@ -90,14 +88,6 @@ class StatementsInfo:
     stats_reset: float | None
 
 
-TEXTS_SQL = """
-SELECT queryid, query
-  FROM {schema}.pg_stat_statements(true)
- WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-   AND queryid = ANY(%(queryids)s)
-"""
-
-
 def located(ctx: ServerContext) -> tuple[str, tuple[int, ...]]:
     """Schema and version of pg_stat_statements, or Skip saying exactly what to run."""
     if ctx.preload_libraries is not None and "pg_stat_statements" not in ctx.preload_libraries:
@@ -121,12 +111,13 @@ class StatementsCollector:
 
     def run(self, ctx: ServerContext) -> CollectorRun:
         schema, version = located(ctx)
-        counters = sql_file("pg_stat_statements", version_num(version))
-        rows = yield Query(counters.format(schema=ident(schema)))
+        where = {"schema": schema}
+        rows = yield query("pg_stat_statements", version_num(version), identifiers=where)
         new = sorted({r["queryid"] for r in rows} - ctx.known_query_texts)
         texts: dict[int, str] = {}
         if new:
-            found = yield Query(TEXTS_SQL.format(schema=ident(schema)), {"queryids": new})
+            found = yield query("pg_stat_statements_texts", version_num(version),
+                                {"queryids": new}, identifiers=where)
             # Redacted here, before any snapshot, cache or report can hold a password.
             texts = {r["queryid"]: redact(r["query"]) for r in found if r["query"] is not None}
         for row in rows:
@@ -141,9 +132,7 @@ class StatementsInfoCollector:
     description: ClassVar[str] = "pg_stat_statements_info: evictions and last reset"
 
     def run(self, ctx: ServerContext) -> CollectorRun:
-        schema, _ = located(ctx)
-        rows = yield Query(
-            "SELECT dealloc, extract(epoch FROM stats_reset)::float8 AS stats_reset "
-            f"FROM {ident(schema)}.pg_stat_statements_info"
-        )
+        schema, version = located(ctx)
+        rows = yield query("pg_stat_statements_info", version_num(version),
+                           identifiers={"schema": schema})
         return records(StatementsInfo, rows)

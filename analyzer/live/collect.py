@@ -19,25 +19,19 @@ from pgsage.analyzer.errors import ServerError
 from pgsage.analyzer.live.connection import Session, first_line
 from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot, Target
 from pgsage.collectors import REGISTRY, Collector, ServerContext, Skip
-from pgsage.collectors.base import Query, Row
+from pgsage.collectors.base import ANY_VERSION, Query, Row, query
 
 log = logging.getLogger(__name__)
 
 MIN_SERVER_VERSION = 140000
 
-BOOTSTRAP_SQL = """
-SELECT current_setting('server_version_num')::int AS server_version_num,
-       current_setting('server_version') AS server_version,
-       (SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries') AS preload,
-       current_database() AS database,
-       inet_server_port() AS port,
-       COALESCE((SELECT json_object_agg(e.extname, json_build_array(e.extversion, n.nspname))
-                   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace),
-                '{}'::json)::text AS extensions
-"""
-
 Fetch = Callable[[Query], list[Row]]
 """How a runner executes one query; the CLI's psycopg session or the sidecar's asyncpg."""
+
+
+def bootstrap_query() -> Query:
+    """The first query of every collection (CLI and sidecar): collectors/sql/bootstrap_post_0."""
+    return query("bootstrap", ANY_VERSION)
 
 
 def context_from_row(row: dict[str, Any], known_query_texts: Iterable[int] = ()
@@ -62,7 +56,8 @@ def context_from_row(row: dict[str, Any], known_query_texts: Iterable[int] = ()
 
 def server_context(session: Session, known_query_texts: Iterable[int] = ()) -> tuple[
         ServerContext, dict[str, Any]]:
-    row = session.fetch(BOOTSTRAP_SQL)[0]
+    boot = bootstrap_query()
+    row = session.fetch(boot.sql, boot.params)[0]
     return context_from_row(row, known_query_texts), row
 
 

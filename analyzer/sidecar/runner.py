@@ -18,20 +18,13 @@ from typing import Any
 import asyncpg
 
 from pgsage.analyzer.errors import ServerError
-from pgsage.analyzer.live.collect import BOOTSTRAP_SQL, context_from_row
+from pgsage.analyzer.live.collect import bootstrap_query, context_from_row
 from pgsage.analyzer.live.connection import first_line
 from pgsage.analyzer.model.snapshot import CollectorStatus
 from pgsage.analyzer.sidecar.session import AsyncSession
 from pgsage.collectors import REGISTRY, Collector, ServerContext, Skip
-from pgsage.collectors.base import Query
 
 log = logging.getLogger(__name__)
-
-BOOT_SQL = f"""
-SELECT b.*, extract(epoch FROM pg_postmaster_start_time())::float8 AS started_at
-  FROM ({BOOTSTRAP_SQL}) b
-"""
-"""The CLI's bootstrap plus the postmaster start time, which tells a restart apart."""
 
 PRIVILEGE = "42501"
 LOCK_NOT_AVAILABLE = "55P03"
@@ -94,7 +87,7 @@ def boot_from_row(row: dict[str, Any], known_query_texts: Iterable[int]) -> Boot
 
 
 async def bootstrap(session: AsyncSession, known_query_texts: Iterable[int] = ()) -> Boot:
-    rows = await session.fetch(Query(BOOT_SQL))
+    rows = await session.fetch(bootstrap_query())
     return boot_from_row(rows[0], known_query_texts)
 
 

@@ -11,7 +11,7 @@ SELECT s.userid::int8 AS userid, r.rolname::text AS username, s.dbid::int8 AS db
        s.temp_blks_read, s.temp_blks_written,
        s.blk_read_time AS shared_blk_read_time, s.blk_write_time AS shared_blk_write_time,
        s.wal_records, s.wal_fpi, s.wal_bytes::float8 AS wal_bytes
-  FROM {schema}.pg_stat_statements(false) s
+  FROM %(schema)s.pg_stat_statements(false) s
   LEFT JOIN pg_roles r ON r.oid = s.userid
  WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
    AND s.queryid IS NOT NULL

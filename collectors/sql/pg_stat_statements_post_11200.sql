@@ -20,7 +20,7 @@ SELECT s.userid::int8 AS userid, r.rolname::text AS username, s.dbid::int8 AS db
        extract(epoch FROM s.minmax_stats_since)::float8 AS minmax_stats_since,
        s.wal_records, s.wal_fpi, s.wal_bytes::float8 AS wal_bytes,
        s.wal_buffers_full, s.parallel_workers_to_launch, s.parallel_workers_launched
-  FROM {schema}.pg_stat_statements(false) s
+  FROM %(schema)s.pg_stat_statements(false) s
   LEFT JOIN pg_roles r ON r.oid = s.userid
  WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
    AND s.queryid IS NOT NULL
