@@ -8,8 +8,9 @@ database driver, so the pure layers (model, rules) can generate SQL without one.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 from pglast import ast
 from pglast.stream import RawStream, maybe_double_quote_name
@@ -68,6 +69,23 @@ def index_name(table: str, columns: Sequence[str], suffix: str = "idx") -> str:
     return head + tail
 
 
+def unique_name(name: str, taken: Set[str]) -> str:
+    """`name`, or `name_2`, `name_3`... (cut to fit 63 bytes), the first not in `taken`.
+
+    Relations of one schema share a namespace (an index cannot take a table's or a
+    sequence's name), so `taken` holds every relation name of the schema and the names the
+    same plan has already given.
+    """
+    if name not in taken:
+        return name
+    for n in itertools.count(2):
+        tail = f"_{n}"
+        candidate = _truncate_utf8(name, MAX_IDENTIFIER_BYTES - len(tail)) + tail
+        if candidate not in taken:
+            return candidate
+    raise AssertionError("unreachable")
+
+
 def create_index(schema: str, table: str, name: str, columns: Sequence[str],
                  method: str = "btree", concurrently: bool = True, only: bool = False) -> str:
     """`CREATE INDEX [CONCURRENTLY] name ON [ONLY] schema.table USING method (cols);`"""
@@ -92,16 +110,19 @@ def attach_index(schema: str, parent_index: str, partition_schema: str,
 _CREATE = re.compile(r"^CREATE (UNIQUE )?INDEX (?!CONCURRENTLY )")
 
 
-def concurrent_definition(definition: str) -> str:
+def concurrent_definition(definition: str, if_not_exists: bool = False) -> str:
     """A `pg_get_indexdef()` text made CONCURRENTLY and terminated, ready to run.
 
     pg_get_indexdef quotes the names it prints, so the definition is already safe SQL; only
-    the keyword is added. Indexes of partitioned tables (`ON ONLY`) cannot be built
-    concurrently and are returned unchanged apart from the semicolon.
+    keywords are added (`IF NOT EXISTS` for an undo that restores an index the action may
+    not have dropped yet). Indexes of partitioned tables (`ON ONLY`) cannot be built
+    concurrently and get no CONCURRENTLY.
     """
     text = definition.strip().rstrip(";")
-    if " ON ONLY " not in text:
-        text = _CREATE.sub(lambda m: f"CREATE {m.group(1) or ''}INDEX CONCURRENTLY ", text, 1)
+    how = "" if " ON ONLY " in text else "CONCURRENTLY "
+    if if_not_exists:
+        how += "IF NOT EXISTS "
+    text = _CREATE.sub(lambda m: f"CREATE {m.group(1) or ''}INDEX {how}", text, 1)
     return text + ";"
 
 

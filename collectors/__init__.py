@@ -22,6 +22,7 @@ from pgsage.collectors import (  # noqa: F401, I001  (imported for registration,
     roles,
     hba,
     namespaces,
+    relations,
     row_security,
     key_ranges,
 )

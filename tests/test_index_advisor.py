@@ -204,3 +204,109 @@ def test_what_if_leaves_nothing_behind_in_the_database(pg: PgDatabase) -> None:
     analyze_live(pg.dsn, config.load(env={}))
     assert pg.fetch("SELECT count(*) FROM pg_class") == before
     assert pg.fetch("SELECT count(*) FROM pg_prepared_statements") == [(0,)]
+
+
+CATALOG_STATE = """
+SELECT c.relname, c.relkind, pg_get_indexdef(c.oid) AS indexdef, i.indisvalid
+  FROM pg_class c LEFT JOIN pg_index i ON i.indexrelid = c.oid
+ WHERE c.relnamespace = 'public'::regnamespace
+ ORDER BY c.relname
+"""
+
+
+def run_script(pg: PgDatabase, sql: str) -> None:
+    """Each statement of an action on its own (CONCURRENTLY refuses a transaction block)."""
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        for statement in sql.split(";\n"):
+            if statement.strip():
+                conn.execute(statement.encode())
+
+
+def test_proposed_names_are_new_in_the_schema_and_every_action_undoes_exactly_itself(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP + """
+        -- The names the generator would choose, already taken by other relations.
+        CREATE INDEX orders_user_id_idx ON orders (status);
+        CREATE VIEW users_expr_idx AS SELECT 1 AS one;
+        CREATE SEQUENCE users_expr_idx_2;
+        CREATE INDEX orders_status_idx ON orders (status);
+        ANALYZE;
+    """, hypopg)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s", (lambda i: i,)),
+             ("SELECT id FROM users WHERE lower(email) = %s", (lambda i: f"user{i}@x",)),
+             ("SELECT id FROM users WHERE upper(email) = %s", (lambda i: f"USER{i}@X",)),
+             ("SELECT * FROM orders WHERE status = %s ORDER BY created_at DESC LIMIT 20",
+              ("pending",))])
+    before = pg.fetch(CATALOG_STATE)
+    taken = {row[0] for row in before}
+    report = analyze_live(pg.dsn, config.load(env={}))
+    actions = [r.action for r in creates(report.recommendations) if r.action]
+    names = [r.object.index for r in creates(report.recommendations)]
+    assert len(actions) >= 3
+    assert len(set(names)) == len(names) and not set(names) & taken
+    for action in actions:
+        assert action.sql and action.undo_sql
+        run_script(pg, action.sql)
+        assert pg.fetch(CATALOG_STATE) != before
+        run_script(pg, action.undo_sql)
+        assert pg.fetch(CATALOG_STATE) == before
+
+
+@pytest.mark.hypopg
+@pytest.mark.parametrize("order", ["2 DESC", "created DESC"])
+def test_order_by_a_position_or_an_alias_gets_the_index_that_provides_the_order(
+        pg: PgDatabase, order: str) -> None:
+    seed(pg, SHOP, True)
+    run(pg, [(f"SELECT id, created_at AS created FROM orders WHERE status = %s "
+              f"ORDER BY {order} LIMIT 20", ("pending",))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = creates(report.recommendations)
+    assert found and found[0].object.columns[:2] == ("status", "created_at")
+
+
+def test_an_update_and_delete_only_workload_gets_the_index_their_where_clauses_need(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP, hypopg)
+    run(pg, [("UPDATE orders SET total = total + 1 WHERE user_id = %s", (lambda i: i,)),
+             ("DELETE FROM orders WHERE user_id = %s AND total < %s", (lambda i: -i, 0))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = creates(report.recommendations)
+    assert [r.object.columns[:1] for r in found] == [("user_id",)]
+    assert len(found[0].impact["queryids"]) == 2
+    # The write it costs is counted on the same statements' table.
+    assert found[0].evidence["rows_written"] > 0
+    assert pg.fetch("SELECT count(*) FROM orders") == [(120000,)]
+
+
+@pytest.mark.hypopg
+def test_an_or_across_two_columns_gets_both_indexes_for_a_bitmap_or(pg: PgDatabase) -> None:
+    seed(pg, SHOP, True)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s OR created_at = %s",
+              (lambda i: i, "2001-01-01"))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = creates(report.recommendations)
+    assert sorted(r.object.columns for r in found) == [("created_at",), ("user_id",)]
+    for r in found:
+        assert r.impact["cost_after"] < r.impact["cost_before"] / 10
+
+
+@pytest.mark.hypopg
+def test_no_chosen_index_is_a_prefix_of_another_and_each_is_credited_with_its_own_saving(
+        pg: PgDatabase) -> None:
+    seed(pg, SHOP, True)
+    run(pg, [("SELECT * FROM orders WHERE user_id = %s", (lambda i: i,)),
+             ("SELECT * FROM orders WHERE user_id = %s AND status = %s",
+              (lambda i: i, "paid")),
+             ("SELECT * FROM orders WHERE user_id = %s ORDER BY created_at DESC LIMIT 5",
+              (lambda i: i,)),
+             ("SELECT id FROM orders WHERE user_id = %s AND created_at > %s",
+              (lambda i: i, "2001-01-01"))])
+    report = indexes_live(pg.dsn, config.load(env={}), AdvisorOptions(min_improvement=0.0))
+    found = creates(report.recommendations)
+    keys = [r.object.columns for r in found]
+    assert found
+    for a in keys:
+        for b in keys:
+            assert a == b or a != b[: len(a)], f"{a} is a prefix of {b}"
+    for r in found:
+        assert r.impact["cost_after"] < r.impact["cost_before"]

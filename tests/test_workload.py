@@ -187,3 +187,23 @@ def test_five_thousand_distinct_statements_are_modelled_in_seconds() -> None:
     workload = build(texts, CATALOG)
     assert len(workload.statements) == 5000
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize("order", ["2 DESC", "created DESC"])
+def test_order_by_a_position_or_an_output_alias_names_the_select_list_column(
+        order: str) -> None:
+    st = describe(1, "SELECT id, created_at AS created FROM orders WHERE status = $1 "
+                     f"ORDER BY {order} LIMIT $2", CATALOG)
+    assert [(u.column, u.direction) for u in st.uses if u.use is Use.ORDER] == [
+        ("created_at", "desc")]
+
+
+def test_group_by_a_position_or_an_alias_names_the_column_but_a_real_column_wins() -> None:
+    assert ("orders", "status", "group", None) in uses(
+        "SELECT status AS s, count(*) FROM orders GROUP BY 1")
+    assert ("orders", "status", "group", None) in uses(
+        "SELECT status AS s, count(*) FROM orders GROUP BY s")
+    # GROUP BY resolves input columns first: `total` is the table's column, not the alias.
+    grouped = uses("SELECT status AS total, count(*) FROM orders GROUP BY total")
+    assert ("orders", "total", "group", None) in grouped
+    assert ("orders", "status", "group", None) not in grouped

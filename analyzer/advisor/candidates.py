@@ -247,6 +247,35 @@ def _squash(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch not in ' ()"')
 
 
+def or_bundles(workload: Workload, facts: Mapping[int, TableFacts], focus: Iterable[int],
+               options: CandidateOptions | None = None
+               ) -> dict[tuple[Candidate, ...], set[int]]:
+    """One single-column index per column an OR compares, to be tried together.
+
+    `a = $1 OR b = $2` is served by a BitmapOr over an index on a and one on b; either
+    alone leaves a scan of the table, so one-at-a-time costing never sees the gain.
+    Columns an existing index already leads with are left out of the bundle (the planner
+    uses that index in the BitmapOr); a bundle needs two or more new indexes.
+    """
+    options = options or CandidateOptions()
+    out: dict[tuple[Candidate, ...], set[int]] = {}
+    for queryid in focus:
+        statement = workload.statements.get(queryid)
+        if statement is None:
+            continue
+        for table, columns in statement.or_columns:
+            table_facts = facts.get(table.relid)
+            if table_facts is None or table_facts.rows < options.min_table_rows:
+                continue
+            bundle = tuple(
+                c for c in (Candidate(table, (IndexKey(col),), origin="single")
+                            for col in columns)
+                if provided_by(c, table_facts.indexes) is None)
+            if len(bundle) > 1:
+                out.setdefault(bundle, set()).add(queryid)
+    return out
+
+
 def generate(workload: Workload, facts: Mapping[int, TableFacts], focus: Iterable[int],
              options: CandidateOptions | None = None) -> CandidateSet:
     """Candidates for the statements in `focus` (queryids), over tables worth indexing."""

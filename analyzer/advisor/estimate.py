@@ -18,6 +18,7 @@ from pgsage.analyzer.advisor.inputs import (
     table_facts,
     write_overhead,
 )
+from pgsage.analyzer.advisor.naming import name_choices
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.index_plan import (
     AdvisorOptions,
@@ -120,7 +121,7 @@ def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions
             before = estimate_cost(table_facts_, None, st)
             limit = 100.0 if st.has_limit else math.inf
             after = estimate_cost(table_facts_, candidate, st, limit)
-            if after < before * (1 - options.min_improvement):
+            if after < before * (1 - options.improvement_floor):
                 n = calls.get(q, 0)
                 saving += n * (before - after)
                 effects.append(StatementEffect(q, n, before, after, st.text))
@@ -147,8 +148,8 @@ def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions
         if options.budget_bytes is not None and used + choice.size_bytes > options.budget_bytes:
             plan.rejected.append((choice.candidate.label(), "does not fit the storage budget"))
             continue
-        if len(plan.choices) >= options.max_new:
-            plan.stopped_by = f"--max-new {options.max_new}"
+        if len(plan.choices) >= options.pick_limit:
+            plan.stopped_by = f"--max-new {options.pick_limit}"
             break
         covered |= helped
         used += choice.size_bytes
@@ -156,6 +157,7 @@ def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions
     plan.choices += gin_choices(model, workload, facts, candidates, options, plan,
                                  budget_left=None if options.budget_bytes is None
                                  else options.budget_bytes - used)
+    name_choices(plan.choices, model)
     plan.elapsed_s = time.monotonic() - started
     return plan
 
@@ -215,7 +217,7 @@ def gin_choices(model: Model, workload: Workload, facts: dict[int, TableFacts],
                 estimate_cost(table_facts_, None, st)
             scan = estimate_cost(table_facts_, None, st)
             after = max(before - scan, 0.0) + _bitmap_scan_cost(table_facts_, GIN_SELECTIVITY)
-            if after < before * (1 - options.min_improvement):
+            if after < before * (1 - options.improvement_floor):
                 effects.append(StatementEffect(q, calls.get(q, 0), before, after, st.text))
         if not effects:
             plan.rejected.append((candidate.label(), "GIN (not simulated by HypoPG): no "

@@ -21,6 +21,10 @@ def table_facts(model: Model) -> dict[int, TableFacts]:
             for relid, t in model.tables.items()}
 
 
+PLANNED_KINDS = ("select", "update", "delete")
+"""An UPDATE or DELETE is planned as the read that finds its rows (never the write)."""
+
+
 def focus_statements(model: Model, workload: Workload, options: AdvisorOptions) -> list[int]:
     """Queryids worth indexing for: most total time first, bounded in number."""
     frame = model.statements
@@ -32,7 +36,7 @@ def focus_statements(model: Model, workload: Workload, options: AdvisorOptions) 
     out = []
     for queryid in ordered["queryid"]:
         st = workload.statements.get(int(queryid))
-        if st is not None and st.tables and st.kind == "select":
+        if st is not None and st.tables and st.kind in PLANNED_KINDS:
             out.append(int(queryid))
         if len(out) >= options.max_statements:
             break

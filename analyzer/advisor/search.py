@@ -12,12 +12,20 @@ HypoPG the same candidates are ranked by an estimate from pg_stats, marked as su
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pgsage.analyzer.advisor.candidates import CandidateOptions, CandidateSet, TableFacts, generate
+from pgsage.analyzer.advisor.candidates import (
+    CandidateOptions,
+    CandidateSet,
+    TableFacts,
+    generate,
+    or_bundles,
+)
 from pgsage.analyzer.advisor.estimate import gin_choices
 from pgsage.analyzer.advisor.inputs import (
     calls_by_queryid,
@@ -28,7 +36,8 @@ from pgsage.analyzer.advisor.inputs import (
     table_facts,
     write_overhead,
 )
-from pgsage.analyzer.advisor.plannable import plannable_variant
+from pgsage.analyzer.advisor.naming import name_choices
+from pgsage.analyzer.advisor.plannable import plannable_variant, read_equivalent
 from pgsage.analyzer.live.explain import Planner
 from pgsage.analyzer.live.whatif import HypoIndex, WhatIf, WhatIfError
 from pgsage.analyzer.model.core import Model
@@ -67,6 +76,15 @@ class _Move:
 
     candidate: Candidate
     replaces: Candidate | None = None
+    companions: tuple[Candidate, ...] = ()
+    """Indexes added together with the candidate (the other arms of an OR's BitmapOr)."""
+
+    @property
+    def adds(self) -> tuple[Candidate, ...]:
+        return (self.candidate, *self.companions)
+
+    def label(self) -> str:
+        return " + ".join(c.label() for c in self.adds)
 
 
 @dataclass
@@ -87,7 +105,7 @@ class _Search:
         self.whatif = whatif
         self.options = options
         self.progress = progress
-        self.deadline = time.monotonic() + options.time_limit_s
+        self.deadline = time.monotonic() + options.seconds
         self.calls = calls_by_queryid(model)
         self.current: dict[int, float] = {}
         """Each statement's cost with the indexes chosen so far."""
@@ -101,7 +119,13 @@ class _Search:
         return time.monotonic() > self.deadline
 
     def plan_base(self, statement: Statement) -> Plan:
-        """The plan without new indexes, through a plannable variant where needed."""
+        """The plan without new indexes, through a plannable variant where needed (an
+        UPDATE or DELETE: the read that finds its rows)."""
+        if statement.kind in ("update", "delete"):
+            read = read_equivalent(statement)
+            if read is None:
+                raise NotExplainable(f"no read equivalent of this {statement.kind.upper()}")
+            statement = read
         try:
             plan = self.whatif.plan(statement)
             self.planned[statement.queryid] = statement
@@ -145,20 +169,30 @@ class _Search:
             if old_name in names:
                 self.using[queryid] = (names - {old_name}) | {chosen.hypo.name}
 
+    def _affected_by(self, candidates: Iterable[Candidate]) -> list[Statement]:
+        out: dict[int, Statement] = {}
+        for candidate in candidates:
+            for st in self.affected(candidate):
+                out.setdefault(st.queryid, st)
+        return list(out.values())
+
     def trial(self, move: _Move) -> _Trial:
         """Plan the affected statements with the move applied, then undo it."""
         old = self._find(move.replaces) if move.replaces is not None else None
-        statements = self.affected(move.candidate)
+        statements = self._affected_by(
+            [*move.adds, *([old.candidate] if old is not None else [])])
         if old is not None:
-            seen = {s.queryid for s in statements}
-            statements += [s for s in self.affected(old.candidate) if s.queryid not in seen]
             self.whatif.drop(old.hypo)
         try:
-            with self.whatif.trying(move.candidate) as hypo:
+            with contextlib.ExitStack() as stack:
+                hypo = stack.enter_context(self.whatif.trying(move.candidate))
+                extra = [stack.enter_context(self.whatif.trying(c))
+                         for c in move.companions if self._find(c) is None]
                 plans = self.whatif.costs(statements)
         finally:
             if old is not None:
                 self.recreate(old)
+        names = {hypo.name, *(e.name for e in extra)}
         saving = 0.0
         helped: list[StatementEffect] = []
         helped_cost = 0.0
@@ -169,11 +203,12 @@ class _Search:
             before = self.current[st.queryid]
             calls = self.calls.get(st.queryid, 0)
             saving += calls * (before - plan.total_cost)
-            if hypo.name in plan.index_names() and plan.total_cost < before:
+            if names & set(plan.index_names()) and plan.total_cost < before:
                 helped.append(StatementEffect(st.queryid, calls, before, plan.total_cost,
                                               self.workload.statements[st.queryid].text))
                 helped_cost += calls * before
-        size = hypo.size_bytes - (old.hypo.size_bytes if old is not None else 0)
+        size = hypo.size_bytes + sum(e.size_bytes for e in extra) - (
+            old.hypo.size_bytes if old is not None else 0)
         return _Trial(saving, helped, helped_cost, size)
 
     def apply(self, move: _Move, trial: _Trial, penalty: float, written: float,
@@ -187,9 +222,15 @@ class _Search:
         hypo = self.whatif.create(move.candidate)
         chosen = _Chosen(move.candidate, hypo, benefit, penalty, written, lost)
         self.chosen.append(chosen)
+        for companion in move.companions:
+            if self._find(companion) is None:
+                extra, extra_written, extra_lost = write_overhead(
+                    self.model, self.workload, companion, self.options)
+                self.chosen.append(_Chosen(companion, self.whatif.create(companion), 0.0,
+                                           extra, extra_written, extra_lost))
         # The names HypoPG gave in the trial are gone: re-plan what the move affected.
-        for st in self.affected(move.candidate) + (
-                self.affected(old.candidate) if old is not None else []):
+        for st in self._affected_by(
+                [*move.adds, *([old.candidate] if old is not None else [])]):
             try:
                 plan = self.whatif.plan(st)
             except NotExplainable:
@@ -267,6 +308,8 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
 
     def penalty_of(move: _Move) -> tuple[float, float, float]:
         penalty, written, lost = write_overhead(model, workload, move.candidate, options)
+        penalty += sum(write_overhead(model, workload, c, options)[0]
+                       for c in move.companions if search._find(c) is None)
         if move.replaces is not None:
             penalty -= write_overhead(model, workload, move.replaces, options)[0]
         return penalty, written, lost
@@ -275,11 +318,11 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
         try:
             trial = search.trial(move)
         except WhatIfError as exc:
-            plan.rejected.append((move.candidate.label(), f"HypoPG cannot simulate it: {exc}"))
+            plan.rejected.append((move.label(), f"HypoPG cannot simulate it: {exc}"))
             return None
         if not trial.helped:
             if move.replaces is None:
-                plan.rejected.append((move.candidate.label(), "the planner does not use it"))
+                plan.rejected.append((move.label(), "the planner does not use it"))
             return None
         net = trial.saving - penalty_of(move)[0]
         heapq.heappush(heap, (-score_per_byte(net, trial.size), next(counter), move))
@@ -298,6 +341,10 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
         push(_Move(candidate))
         if progress:
             progress("costing candidates", 0.2 + 0.6 * (i + 1) / max(len(pool), 1))
+    for bundle in or_bundles(workload, facts, considered):
+        if search.out_of_time():
+            break
+        push(_Move(bundle[0], companions=bundle[1:]))
     budget = options.budget_bytes
     used = 0
     explored: set[Candidate] = set()
@@ -310,8 +357,8 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
             continue
         if move.replaces is not None and search._find(move.replaces) is None:
             continue  # the index it extends was itself replaced or dropped
-        if move.replaces is None and len(search.chosen) >= options.max_new:
-            plan.stopped_by = plan.stopped_by or f"--max-new {options.max_new}"
+        if move.replaces is None and len(search.chosen) >= options.pick_limit:
+            plan.stopped_by = plan.stopped_by or f"--max-new {options.pick_limit}"
             continue
         try:
             trial = search.trial(move)
@@ -322,17 +369,17 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
         if heap and score_per_byte(net, trial.size) < -heap[0][0]:
             heapq.heappush(heap, (-score_per_byte(net, trial.size), next(counter), move))
             continue
-        label = move.candidate.label()
+        label = move.label()
         if not trial.helped or net <= 0:
             if move.replaces is None:
                 plan.rejected.append((label, "write overhead exceeds the saving"
                                       if trial.helped else
                                       "no longer helps once better picks exist"))
             continue
-        if trial.helped_cost <= 0 or trial.saving / trial.helped_cost < options.min_improvement:
+        if trial.helped_cost <= 0 or trial.saving / trial.helped_cost < options.improvement_floor:
             if move.replaces is None:
                 plan.rejected.append((label, f"improves its statements by less than "
-                                      f"{options.min_improvement:.0%}"))
+                                      f"{options.improvement_floor:.0%}"))
             continue
         if budget is not None and used + trial.size > budget:
             if move.replaces is None:
@@ -355,6 +402,7 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
     plan.choices = _final_choices(search, plan, facts)
     plan.choices += gin_choices(model, workload, facts, candidates, options, plan,
                                  budget_left=None if budget is None else budget - used)
+    name_choices(plan.choices, model)
     whatif.reset()
     plan.explains = whatif.explains
     plan.elapsed_s = time.monotonic() - started
@@ -363,32 +411,80 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
     return plan
 
 
+def _marginal(search: _Search, chosen: _Chosen) -> tuple[list[Statement], dict[int, float]]:
+    """The statements whose plan uses a chosen index, and their cost without it (every
+    other chosen index in place)."""
+    users = [search.planned[q] for q, names in search.using.items()
+             if chosen.hypo.name in names]
+    search.whatif.drop(chosen.hypo)
+    try:
+        without = search.whatif.costs(users)
+    finally:
+        search.recreate(chosen)
+    return users, {q: p.total_cost for q, p in without.items() if isinstance(p, Plan)}
+
+
+def _prune(search: _Search, plan: IndexPlan) -> None:
+    """Drop chosen indexes that do not earn their place beside the others.
+
+    A greedy search can keep an index and a later pick that serves the same statements as
+    well (its own key prefix, typically): each then shows no saving of its own. Until every
+    chosen index saves more than its write overhead, and at least the improvement floor,
+    on its own, the one that adds least goes and the statements it served are planned again.
+    """
+    floor = search.options.improvement_floor
+    while search.chosen:
+        worst: tuple[float, _Chosen] | None = None
+        for chosen in search.chosen:
+            users, without = _marginal(search, chosen)
+            saving = sum(search.calls.get(st.queryid, 0) *
+                         (without.get(st.queryid, search.current[st.queryid]) -
+                          search.current[st.queryid]) for st in users)
+            cost = sum(search.calls.get(st.queryid, 0) *
+                       without.get(st.queryid, search.current[st.queryid]) for st in users)
+            earns = saving - chosen.penalty > 0 and cost > 0 and saving / cost >= floor
+            if not earns and (worst is None or saving - chosen.penalty < worst[0]):
+                worst = (saving - chosen.penalty, chosen)
+        if worst is None:
+            return
+        gone = worst[1]
+        users = [search.planned[q] for q, names in search.using.items()
+                 if gone.hypo.name in names]
+        search.drop_chosen(gone)
+        plan.rejected.append((gone.candidate.label(), "adds nothing of its own beside the "
+                              "other chosen indexes"))
+        for st in users:
+            try:
+                replanned = search.whatif.plan(st)
+            except NotExplainable:
+                continue
+            search.current[st.queryid] = replanned.total_cost
+            search.using[st.queryid] = frozenset(replanned.index_names())
+
+
 def _final_choices(search: _Search, plan: IndexPlan,
                    facts: dict[int, TableFacts]) -> list[IndexChoice]:
-    """Each chosen index with the statements whose final plan uses it: cost with every
-    chosen index, against the cost with all of them but this one (its own contribution)."""
+    """Each chosen index with the statements whose final plan uses it, credited with what it
+    alone adds: the cost with every chosen index, against the cost with all of them but
+    this one (after `_prune`, that is a saving for every chosen index)."""
+    _prune(search, plan)
     out = []
     for chosen in list(search.chosen):
-        users = [search.planned[q] for q, names in search.using.items()
-                 if chosen.hypo.name in names]
+        users, without = _marginal(search, chosen)
         effects = []
-        search.whatif.drop(chosen.hypo)
-        try:
-            without = search.whatif.costs(users)
-        finally:
-            search.recreate(chosen)
+        saving = 0.0
         for st in users:
-            before = without.get(st.queryid)
-            cost_before = before.total_cost if isinstance(before, Plan) else \
-                plan.plans_before[st.queryid].total_cost
+            cost_before = without.get(st.queryid, plan.plans_before[st.queryid].total_cost)
             after = search.current[st.queryid]
             if cost_before > after:
-                effects.append(StatementEffect(st.queryid, search.calls.get(st.queryid, 0),
-                                               cost_before, after,
+                calls = search.calls.get(st.queryid, 0)
+                saving += calls * (cost_before - after)
+                effects.append(StatementEffect(st.queryid, calls, cost_before, after,
                                                search.workload.statements[st.queryid].text))
         out.append(IndexChoice(
             candidate=chosen.candidate, name=chosen.candidate.name(),
-            size_bytes=chosen.hypo.size_bytes, effects=effects, benefit=chosen.benefit,
+            size_bytes=chosen.hypo.size_bytes, effects=effects,
+            benefit=saving - chosen.penalty,
             write_overhead=chosen.penalty, rows_written=chosen.written,
             hot_updates_lost=chosen.lost,
             replaces=redundant_after(chosen.candidate,

@@ -291,13 +291,16 @@ def indexes(
     budget: Annotated[str | None, typer.Option(
         "--budget", metavar="<size>", help="Storage for new indexes, e.g. 500MB, 2GB "
                                            "(default: no limit).")] = None,
-    max_new: Annotated[int, typer.Option("--max-new", min=0, max=1000,
-                                         help="At most this many new indexes.")] = 10,
-    min_improvement: Annotated[float, typer.Option(
-        "--min-improvement", min=0.0, max=1.0,
-        help="A new index must cut its statements' cost by at least this fraction.")] = 0.10,
-    time_limit: Annotated[str, typer.Option(
-        "--time-limit", metavar="<duration>", help="Stop the search after this long.")] = "60s",
+    max_new: Annotated[int | None, typer.Option(
+        "--max-new", min=0, max=1000, show_default=False,
+        help="At most this many new indexes (default: 10; no count with --budget).")] = None,
+    min_improvement: Annotated[float | None, typer.Option(
+        "--min-improvement", min=0.0, max=1.0, show_default=False,
+        help="A new index must cut its statements' cost by at least this fraction "
+             "(default: 0.1; none with --budget: the budget bounds the plan).")] = None,
+    time_limit: Annotated[str | None, typer.Option(
+        "--time-limit", metavar="<duration>", show_default=False,
+        help="Stop the search after this long (default: 60s; 10min with --budget).")] = None,
     explain: Annotated[int | None, typer.Option(
         "--explain", metavar="<queryid>",
         help="Show the plans of one statement before and after the new indexes.")] = None,
@@ -309,7 +312,7 @@ def indexes(
     """The whole-workload index plan with its reasoning (what-if proven with HypoPG)."""
     threshold = _severity(fail_on)
     try:
-        limit = parse_duration(time_limit)
+        limit = parse_duration(time_limit) if time_limit is not None else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--time-limit'") from None
     options = AdvisorOptions(budget_bytes=_budget(budget), max_new=max_new,

@@ -32,6 +32,7 @@ from pgsage.collectors.key_ranges import KeyRange
 from pgsage.collectors.namespaces import Namespace
 from pgsage.collectors.plans import PlanRecord
 from pgsage.collectors.redact import redact
+from pgsage.collectors.relations import Relation
 from pgsage.collectors.replication import PreparedXact, Replica, ReplicationSlot
 from pgsage.collectors.roles import Role
 from pgsage.collectors.row_security import RowSecurity
@@ -200,6 +201,11 @@ class Model:
     @cached_property
     def namespaces(self) -> list[Namespace]:
         return self.snapshot.rows("namespaces", Namespace)
+
+    @cached_property
+    def relations(self) -> list[Relation]:
+        """Every relation name in the user schemas (indexes, sequences, views too)."""
+        return self.snapshot.rows("relations", Relation)
 
     @cached_property
     def row_security(self) -> dict[int, RowSecurity]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pgsage.analyzer.model.plan_tree import Plan
 from pgsage.analyzer.model.workload import TableRef
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import concurrent_definition, drop_index, ident
 from pgsage.collectors.indexes import IndexStats
 
 MAX_IDENTIFIER = 63
@@ -101,19 +101,59 @@ Progress = Callable[[str, float], None]
 """Called with a phase description and the fraction done (0..1)."""
 
 
+DEFAULT_MAX_NEW = 10
+DEFAULT_MIN_IMPROVEMENT = 0.10
+DEFAULT_TIME_LIMIT_S = 60.0
+BUDGET_TIME_LIMIT_S = 600.0
+
+
 @dataclass(frozen=True)
 class AdvisorOptions:
+    """The search's bounds. Left unset, they depend on whether a budget is given.
+
+    Without a budget, a plan is kept small: at most 10 new indexes, each cutting its
+    statements' cost by at least 10%, within a minute. With a budget, the budget bounds the
+    plan: any pick with a net benefit that fits is taken (the TPC-H bench in bench/ shows a
+    10% floor costs 3-7 points of relative cost at 250-1000 MB), and the search may take
+    ten minutes (it stops earlier when nothing fits any more).
+    """
+
     budget_bytes: int | None = None
     """Storage for new indexes; None means no limit."""
-    max_new: int = 10
-    min_improvement: float = 0.10
-    """A pick must cut the cost of the statements it helps by at least this fraction."""
-    time_limit_s: float = 60.0
+    max_new: int | None = None
+    """At most this many new indexes; unset: 10 without a budget, no count with one."""
+    min_improvement: float | None = None
+    """A pick must cut the cost of the statements it helps by at least this fraction;
+    unset: 10% without a budget, none with one."""
+    time_limit_s: float | None = None
+    """Unset: 60 s without a budget, 600 s with one."""
     max_statements: int = 200
     """The advisor looks at the statements that account for most time, up to this many."""
     write_cost_per_row: float = 1.0
     """Planner cost units charged per row written to a table, per new index on it."""
     min_calls: int = 2
+
+    @property
+    def pick_limit(self) -> int:
+        if self.max_new is not None:
+            return self.max_new
+        return DEFAULT_MAX_NEW if self.budget_bytes is None else MAX_PICKS
+
+    @property
+    def improvement_floor(self) -> float:
+        if self.min_improvement is not None:
+            return self.min_improvement
+        return DEFAULT_MIN_IMPROVEMENT if self.budget_bytes is None else 0.0
+
+    @property
+    def seconds(self) -> float:
+        if self.time_limit_s is not None:
+            return self.time_limit_s
+        return DEFAULT_TIME_LIMIT_S if self.budget_bytes is None else BUDGET_TIME_LIMIT_S
+
+
+MAX_PICKS = 1000
+"""The count a budget-bounded plan never reaches in practice (the CLI's --max-new bound)."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +183,33 @@ class IndexChoice:
     @property
     def queryids(self) -> list[int]:
         return [e.queryid for e in self.effects]
+
+    def create_sql(self) -> str:
+        """What to run: the index (its extension first when missing), then the drops of
+        the existing indexes it makes redundant."""
+        lines = []
+        if self.candidate.needs_extension:
+            lines.append(f"CREATE EXTENSION IF NOT EXISTS {ident(self.candidate.needs_extension)};")
+        lines.append(self.candidate.definition(name=self.name) + ";")
+        for old in self.replaces:
+            lines.append(f"-- then, once the new index is valid and in use:\n"
+                         f"{drop_index(old.schema, old.name)}")
+        return "\n".join(lines)
+
+    def undo_sql(self) -> str:
+        """What undoes `create_sql` and nothing else, from any point it stopped at.
+
+        The index's name is new in its schema (the advisor makes it so against the
+        snapshot's catalog), so the DROP can only meet the index the action built; a
+        replaced index comes back first and only when the action got as far as dropping
+        it (IF NOT EXISTS). An extension the action created is left: other objects may
+        depend on it by then, and it holds no data.
+        """
+        table = self.candidate.table
+        undo = [concurrent_definition(old.definition, if_not_exists=True)
+                for old in self.replaces]
+        undo.append(drop_index(table.schema, self.name))
+        return "\n".join(undo)
 
 
 @dataclass

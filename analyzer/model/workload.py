@@ -110,6 +110,9 @@ class Statement:
     not_in_subquery: bool = False
     or_across_columns: bool = False
     count_without_where: set[TableRef] = field(default_factory=set)
+    or_columns: list[tuple[TableRef, tuple[str, ...]]] = field(default_factory=list)
+    """Each OR whose arms each compare one column of one table, with those columns (two
+    or more): a BitmapOr of one index per column serves it, one index alone cannot."""
     updated_columns: dict[TableRef, set[str]] = field(default_factory=dict)
     selected_columns: dict[TableRef, set[str]] = field(default_factory=dict)
     """Every column the statement reads per table (for covering indexes); absent when `*`."""
@@ -444,9 +447,11 @@ class _Walker:
             self._predicate(where, scope, "where", in_or=False)
         if body.get("havingClause"):
             self._subqueries(body["havingClause"], scope)
-        self._targets(body.get("targetList", []), scope, where is None)
+        targets = body.get("targetList", [])
+        self._targets(targets, scope, where is None)
         for group in body.get("groupClause", []):
-            self._expr_use(group, scope, Use.GROUP, "group")
+            self._expr_use(self._output_column(group, targets, scope, prefer_output=False),
+                           scope, Use.GROUP, "group")
         distinct = body.get("distinctClause")
         if distinct:
             for target in body.get("targetList", []):
@@ -472,7 +477,38 @@ class _Walker:
                     target[1].get("funcname", []))[-1:] == ["random"]:
                 self.st.order_random = True
                 continue
-            self._expr_use(sort_body.get("node"), scope, Use.ORDER, "order", direction=direction)
+            node = self._output_column(sort_body.get("node"), targets, scope, prefer_output=True)
+            self._expr_use(node, scope, Use.ORDER, "order", direction=direction)
+
+    def _output_column(self, node: Any, targets: list[Any], scope: _Scope,
+                       prefer_output: bool) -> Any:
+        """What `ORDER BY 2` or `ORDER BY created` (an output column's alias) sorts by: the
+        select-list expression it names; any other node unchanged.
+
+        PostgreSQL's rules: a bare name in ORDER BY is an output column first, in GROUP BY an
+        input column first (an alias only when no table in scope has that column).
+        """
+        found = node_type(node)
+        if not found:
+            return node
+        name, body = found
+        values = [t["ResTarget"] for t in targets if node_type(t) and "ResTarget" in t]
+        if name == "A_Const" and "ival" in body:
+            position = int(body["ival"].get("ival", 0))
+            if 1 <= position <= len(values):
+                return values[position - 1].get("val")
+            return node
+        if name != "ColumnRef":
+            return node
+        fields = _strings(body.get("fields", []))
+        if len(fields) != 1 or fields[0] == "*":
+            return node
+        aliased = [v.get("val") for v in values if v.get("name") == fields[0]]
+        if len(aliased) != 1:
+            return node
+        if not prefer_output and self._column(body, scope) is not None:
+            return node
+        return aliased[0]
 
     def _targets(self, targets: list[Any], scope: _Scope, no_where: bool) -> None:
         for target in targets:
@@ -552,10 +588,14 @@ class _Walker:
             op = body.get("boolop")
             args = body.get("args", [])
             if op == "OR_EXPR":
-                columns = {self._columns_in(a, scope)[0] if len(self._columns_in(a, scope)) == 1
-                           else None for a in args}
+                arms = [self._columns_in(a, scope) for a in args]
+                columns = {arm[0] if len(arm) == 1 else None for arm in arms}
                 if len(columns) > 1:
                     self.st.or_across_columns = True
+                single = {arm[0] for arm in arms if len(arm) == 1}
+                if len(single) == len(columns) > 1 and len({t for t, _ in single}) == 1:
+                    self.st.or_columns.append((next(iter(single))[0], tuple(
+                        dict.fromkeys(arm[0][1] for arm in arms))))
             if op == "NOT_EXPR" and args:
                 inner = node_type(args[0])
                 if inner and inner[0] == "SubLink" and inner[1].get("subLinkType") == "ANY_SUBLINK":

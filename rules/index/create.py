@@ -10,7 +10,6 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.index_plan import IndexChoice, IndexPlan
-from pgsage.analyzer.sqlgen import concurrent_definition, drop_index, ident
 from pgsage.analyzer.units import format_bytes
 from pgsage.rules.base import Rule, register
 
@@ -38,17 +37,7 @@ def _severity(share: float, proven: bool, options: CreateIndexOptions) -> Severi
 
 
 def _action(choice: IndexChoice) -> Action:
-    table = choice.candidate.table
-    lines = []
-    if choice.candidate.needs_extension:
-        lines.append(f"CREATE EXTENSION IF NOT EXISTS {ident(choice.candidate.needs_extension)};")
-    lines.append(choice.candidate.definition(name=choice.name) + ";")
-    undo = [drop_index(table.schema, choice.name)]
-    for old in choice.replaces:
-        lines.append(f"-- then, once the new index is valid and in use:\n"
-                     f"{drop_index(old.schema, old.name)}")
-        undo.append(concurrent_definition(old.definition))
-    return Action(sql="\n".join(lines), undo_sql="\n".join(undo))
+    return Action(sql=choice.create_sql(), undo_sql=choice.undo_sql())
 
 
 @register
