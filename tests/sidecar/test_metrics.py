@@ -35,7 +35,7 @@ from pgsage.collectors.settings import Setting
 from pgsage.collectors.statements import StatementsInfo, StatementStats
 from pgsage.collectors.tables import TableStats
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_TEXT = "SELECT * FROM users WHERE password = 'hunter2'"
 
 

@@ -1,6 +1,6 @@
 """Configuration: a TOML file, then `PGSAGE_*` variables, then flags; every error at once.
 
-These call `analyzer.config.load` directly (no database, no subprocess); tests/test_cli.py
+These call `analyzer.config.load` directly (no database, no subprocess); tests/app/test_cli.py
 shows the same behaviour through the command line.
 """
 
@@ -97,7 +97,7 @@ def test_an_option_of_a_rule_is_validated_and_kept(tmp_path: Path) -> None:
 
 
 def test_the_readme_configuration_example_is_valid(tmp_path: Path) -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     example = re.search(r"```toml\n(.*?)```", readme, re.DOTALL)
     assert example, "README.md has no TOML example"
     config = load(toml(tmp_path, example.group(1)), env={})

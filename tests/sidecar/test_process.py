@@ -20,7 +20,7 @@ from sidecar_support import fetch, parse, pgsage_backends, value, wait_for
 
 from pgsage.analyzer.app.throwaway import ThrowawayServer, embedded_bin_dir, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "never-print-me"
 
 
