@@ -408,7 +408,9 @@ class Model:
             columns.setdefault(col.relid, []).append(col.name)
         path = self.setting("search_path") or '"$user", public'
         search_path = tuple(p.strip().strip('"') for p in path.split(",") if p.strip())
-        return Catalog(refs, columns, search_path)
+        views = {(r.schema, r.name): r.definition for r in self.relations
+                 if r.relkind == "v" and r.definition}
+        return Catalog(refs, columns, search_path, views)
 
     @cached_property
     def workload(self) -> Workload:

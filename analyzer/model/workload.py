@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 import gc
 import json
 import re
@@ -130,15 +131,29 @@ class Catalog:
     tables: Mapping[tuple[str, str], TableRef]
     columns: Mapping[int, Sequence[str]]
     search_path: Sequence[str] = ("$user", "public")
+    views: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(schema, name) of each view -> its definition (pg_get_viewdef)."""
 
-    def resolve(self, schema: str | None, name: str, user: str | None) -> TableRef | None:
+    def _lookup(self, names: Mapping[tuple[str, str], Any], schema: str | None, name: str,
+                user: str | None) -> tuple[str, str] | None:
         if schema is not None:
-            return self.tables.get((schema, name))
+            return (schema, name) if (schema, name) in names else None
         for entry in ("pg_catalog", *self.search_path):
             candidate = user if entry == "$user" else entry
-            if candidate and (candidate, name) in self.tables:
-                return self.tables[(candidate, name)]
+            if candidate and (candidate, name) in names:
+                return candidate, name
         return None
+
+    def resolve(self, schema: str | None, name: str, user: str | None) -> TableRef | None:
+        found = self._lookup(self.tables, schema, name, user)
+        return self.tables[found] if found else None
+
+    def view(self, schema: str | None, name: str, user: str | None) -> str | None:
+        """The definition of the view a name resolves to, when it is not a table."""
+        if self._lookup(self.tables, schema, name, user):
+            return None
+        found = self._lookup(self.views, schema, name, user)
+        return self.views[found] if found else None
 
     def has_column(self, table: TableRef, column: str) -> bool:
         return column in self.columns.get(table.relid, ())
@@ -272,6 +287,8 @@ class _Scope:
     """Names visible in one query level: aliases to tables, and opaque subquery aliases."""
 
     tables: dict[str, TableRef] = field(default_factory=dict)
+    views: dict[str, dict[str, tuple[TableRef, str]]] = field(default_factory=dict)
+    """Views by alias: each output column that is a base table's column, to that column."""
     opaque: set[str] = field(default_factory=set)
     ctes: set[str] = field(default_factory=set)
     parent: _Scope | None = None
@@ -328,6 +345,9 @@ class _Walker:
                 scope.opaque.add(alias)
                 return
             table = self.catalog.resolve(schema, rel, self.user)
+            definition = self.catalog.view(schema, rel, self.user) if table is None else None
+            if definition is not None and self._view(definition, alias, scope):
+                return
             if table is None:
                 self.st.unresolved.add(f"{schema}.{rel}" if schema else rel)
                 scope.opaque.add(alias)
@@ -352,6 +372,27 @@ class _Walker:
             if alias:
                 scope.opaque.add(alias)
 
+    def _view(self, definition: str, alias: str, scope: _Scope) -> bool:
+        """Read a view through its definition: its joins and filters are uses of its base
+        tables, and its output columns that are base columns resolve to them."""
+        found = node_type(_view_query(definition))
+        if not found or found[0] != "SelectStmt" or \
+                found[1].get("op", "SETOP_NONE") != "SETOP_NONE":
+            return False
+        inner = _Scope()
+        self._select(found[1], inner)
+        outputs: dict[str, tuple[TableRef, str]] = {}
+        for target in found[1].get("targetList", []):
+            res = node_type(target)
+            ref = node_type(res[1].get("val")) if res and res[0] == "ResTarget" else None
+            if not res or not ref or ref[0] != "ColumnRef":
+                continue
+            resolved = self._column(ref[1], inner)
+            if resolved is not None:
+                outputs[str(res[1].get("name") or resolved[1])] = resolved
+        scope.views[alias] = outputs
+        return True
+
     def _tables_with(self, column: str, scope: _Scope) -> list[TableRef]:
         return [t for t in scope.tables.values() if self.catalog.has_column(t, column)]
 
@@ -367,12 +408,17 @@ class _Walker:
                 qualifier = fields[-2]
                 if qualifier in level.tables:
                     return level.tables[qualifier], column
+                if qualifier in level.views:
+                    return level.views[qualifier].get(column)
                 if qualifier in level.opaque:
                     return None
             else:
-                owners = [t for t in level.tables.values() if self.catalog.has_column(t, column)]
+                owners: list[tuple[TableRef, str]] = [
+                    (t, column) for t in level.tables.values()
+                    if self.catalog.has_column(t, column)]
+                owners += [v[column] for v in level.views.values() if column in v]
                 if len(owners) == 1:
-                    return owners[0], column
+                    return owners[0]
                 if len(owners) > 1:
                     return None
                 if len(level.tables) == 1 and not level.opaque and not self.catalog.columns:
@@ -702,6 +748,16 @@ class _Walker:
         column = next(iter(names)) if len(names) == 1 else None
         if use is Use.FULLTEXT or expression is not None:
             self._use(table, column, use, clause, expression=expression, **kw)
+
+
+@functools.lru_cache(maxsize=1024)
+def _view_query(definition: str) -> Any:
+    """The parse tree of a view's query (pg_get_viewdef text), parsed once per definition."""
+    try:
+        stmts = parse(definition).get("stmts", [])
+    except ParseError:
+        return None
+    return stmts[0].get("stmt") if len(stmts) == 1 else None
 
 
 def _literal(node: Any) -> str | None:

@@ -310,3 +310,21 @@ def test_no_chosen_index_is_a_prefix_of_another_and_each_is_credited_with_its_ow
             assert a == b or a != b[: len(a)], f"{a} is a prefix of {b}"
     for r in found:
         assert r.impact["cost_after"] < r.impact["cost_before"]
+
+
+def test_a_statement_over_a_view_gets_the_index_on_the_base_table_it_filters(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, SHOP + """
+        CREATE VIEW paid_orders AS
+          SELECT o.id, o.user_id AS buyer, o.total FROM orders o WHERE o.status = 'paid';
+        CREATE MATERIALIZED VIEW order_totals AS
+          SELECT user_id, sum(total) AS total FROM orders GROUP BY user_id;
+        ANALYZE;
+    """, hypopg)
+    run(pg, [("SELECT * FROM paid_orders WHERE buyer = %s", (lambda i: i,)),
+             ("SELECT total FROM order_totals WHERE user_id = %s", (lambda i: i,))])
+    report = analyze_live(pg.dsn, config.load(env={}))
+    found = {(r.object.table, r.object.columns[0]) for r in creates(report.recommendations)
+             if r.object.columns}
+    assert ("orders", "user_id") in found
+    assert ("order_totals", "user_id") in found

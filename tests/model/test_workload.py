@@ -207,3 +207,20 @@ def test_group_by_a_position_or_an_alias_names_the_column_but_a_real_column_wins
     grouped = uses("SELECT status AS total, count(*) FROM orders GROUP BY total")
     assert ("orders", "total", "group", None) in grouped
     assert ("orders", "status", "group", None) not in grouped
+
+
+VIEWS = Catalog(
+    tables=CATALOG.tables, columns=CATALOG.columns,
+    views={("public", "paid_orders"):
+           " SELECT o.id, o.user_id AS buyer, o.created_at, u.email\n"
+           "   FROM orders o JOIN users u ON u.id = o.user_id\n  WHERE o.status = 'paid'::text;"})
+
+
+def test_a_statement_over_a_view_is_modelled_on_the_base_tables_through_its_definition(
+        ) -> None:
+    found = uses("SELECT * FROM paid_orders p WHERE p.buyer = $1 ORDER BY created_at", VIEWS)
+    assert {("orders", "user_id", "eq", None), ("orders", "status", "eq", None),
+            ("orders", "created_at", "order", None), ("orders", "user_id", "join", None),
+            ("users", "id", "join", None)} <= found
+    st = describe(1, "SELECT email FROM paid_orders WHERE buyer = $1", VIEWS)
+    assert st.tables == {ORDERS, USERS} and not st.unresolved
