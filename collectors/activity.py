@@ -42,5 +42,7 @@ class Backend:
 @register
 class ActivityCollector(SqlCollector):
     name: ClassVar[str] = "activity"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = True
     record = Backend
     description: ClassVar[str] = "pg_stat_activity without query texts: states, waits, ages"

@@ -22,5 +22,7 @@ class ArchiverStats:
 @register
 class ArchiverCollector(SqlCollector):
     name: ClassVar[str] = "archiver"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = False
     record = ArchiverStats
     description: ClassVar[str] = "pg_stat_archiver: archived and failed WAL segments"

@@ -69,11 +69,24 @@ CollectorRun = Generator[Query, list[Row], list[Any]]
 
 
 class Collector(Protocol):
-    """One source of the snapshot: a view, a function or a group of catalog tables."""
+    """One source of the snapshot: a view, a function or a group of catalog tables.
+
+    Besides its SQL, a collector declares the facts the sidecar schedules and keeps it by
+    (postgres_exporter declares such facts at registration), so adding a collector touches
+    one module.
+    """
 
     name: ClassVar[str]
     record: ClassVar[type[Any]]
     description: ClassVar[str]
+    cadence: ClassVar[str]
+    """The sidecar group that runs it: `activity` (seconds: sessions, counters of the whole
+    server), `statements`, `tables` (minutes: per-relation reads) or `schema` (what changes
+    with DDL or configuration)."""
+    cumulative: ClassVar[bool]
+    """Rules compare its records with the window's baseline, so the sidecar keeps a history
+    of them: cumulative counters turned into rates, or state compared over the window
+    (activity's peak connections, sequences' consumption). The others keep their latest."""
 
     def run(self, ctx: ServerContext) -> CollectorRun: ...
 
@@ -151,6 +164,9 @@ def register(cls: C) -> C:
 
 
 DERIVED: dict[str, type[Any]] = {}
+DERIVED_CUMULATIVE: set[str] = set()
+"""Derived entries that rules compare with the baseline (see `Collector.cumulative`)."""
+
 """Snapshot entries no catalog collector produces, by name -> record type.
 
 `collect()` runs only `REGISTRY`. An entry here is filled afterwards by the analyzer on the
@@ -160,11 +176,13 @@ files. Its status sits in the snapshot's `collectors` map like any collector's.
 """
 
 
-def register_derived(name: str, record: type[Any]) -> None:
+def register_derived(name: str, record: type[Any], cumulative: bool) -> None:
     """Make `record` the type of the snapshot entry `name` (see `DERIVED`)."""
     if name in REGISTRY:
         raise ValueError(f"{name} is already a collector")
     DERIVED[name] = record
+    if cumulative:
+        DERIVED_CUMULATIVE.add(name)
 
 
 class SqlCollector:
@@ -173,6 +191,8 @@ class SqlCollector:
     name: ClassVar[str]
     record: ClassVar[type[Any]]
     description: ClassVar[str]
+    cadence: ClassVar[str]
+    cumulative: ClassVar[bool]
 
     def run(self, ctx: ServerContext) -> CollectorRun:
         rows = yield query(self.name, ctx.server_version_num)

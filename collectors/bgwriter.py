@@ -45,5 +45,7 @@ class BgwriterStats:
 @register
 class BgwriterCollector(SqlCollector):
     name: ClassVar[str] = "bgwriter"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = True
     record = BgwriterStats
     description: ClassVar[str] = "pg_stat_bgwriter (+ pg_stat_checkpointer on 17+)"

@@ -55,6 +55,8 @@ may take for a few thousand tables on a loaded server, so a big catalog is read 
 @register
 class ColumnsCollector:
     name: ClassVar[str] = "columns"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = ColumnStats
     description: ClassVar[str] = "pg_attribute + pg_stats: types, nullability, planner statistics"
 

@@ -31,5 +31,7 @@ class Constraint:
 @register
 class ConstraintsCollector(SqlCollector):
     name: ClassVar[str] = "constraints"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = Constraint
     description: ClassVar[str] = "pg_constraint: keys and foreign keys with their columns"

@@ -67,6 +67,8 @@ class DatabaseAge:
 @register
 class DatabaseCollector(SqlCollector):
     name: ClassVar[str] = "database"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = True
     record = DatabaseStats
     description: ClassVar[str] = "pg_stat_database for the current database"
 
@@ -74,5 +76,7 @@ class DatabaseCollector(SqlCollector):
 @register
 class DatabasesCollector(SqlCollector):
     name: ClassVar[str] = "databases"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = False
     record = DatabaseAge
     description: ClassVar[str] = "every database: xid and multixact wraparound ages, size"

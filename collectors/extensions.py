@@ -20,5 +20,7 @@ class Extension:
 @register
 class ExtensionsCollector(SqlCollector):
     name: ClassVar[str] = "extensions"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = Extension
     description: ClassVar[str] = "pg_extension, and availability of the extensions pgsage uses"

@@ -29,6 +29,8 @@ class HbaRule:
 @register
 class HbaCollector:
     name: ClassVar[str] = "hba"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = HbaRule
     description: ClassVar[str] = "pg_hba_file_rules: authentication rules (superuser or grant)"
 

@@ -55,6 +55,8 @@ class IndexesCollector:
     """
 
     name: ClassVar[str] = "indexes"
+    cadence: ClassVar[str] = "tables"
+    cumulative: ClassVar[bool] = True
     record = IndexStats
     description: ClassVar[str] = "pg_stat_user_indexes + pg_index: definition, flags, size, scans"
 

@@ -33,5 +33,7 @@ class KeyRange:
 @register
 class KeyRangesCollector(SqlCollector):
     name: ClassVar[str] = "key_ranges"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = KeyRange
     description: ClassVar[str] = "pg_stats: largest value seen in integer key columns"

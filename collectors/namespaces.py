@@ -20,5 +20,7 @@ class Namespace:
 @register
 class NamespacesCollector(SqlCollector):
     name: ClassVar[str] = "namespaces"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = Namespace
     description: ClassVar[str] = "pg_namespace: schemas with PUBLIC's CREATE and USAGE"

@@ -39,4 +39,4 @@ class PlanRecord:
     """Planned with parameters unknown (GENERIC_PLAN or force_generic_plan)."""
 
 
-register_derived(NAME, PlanRecord)
+register_derived(NAME, PlanRecord, cumulative=True)

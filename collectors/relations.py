@@ -28,6 +28,8 @@ class Relation:
 @register
 class RelationsCollector(SqlCollector):
     name: ClassVar[str] = "relations"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = Relation
     description: ClassVar[str] = ("pg_class: every relation name in the user schemas, with "
                                   "view definitions (pg_get_viewdef)")

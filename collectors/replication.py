@@ -80,6 +80,8 @@ class PreparedXact:
 @register
 class ReplicationCollector(SqlCollector):
     name: ClassVar[str] = "replication"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = False
     record = Replica
     description: ClassVar[str] = "pg_stat_replication: connected standbys and their lag"
 
@@ -87,6 +89,8 @@ class ReplicationCollector(SqlCollector):
 @register
 class ReplicationSlotsCollector(SqlCollector):
     name: ClassVar[str] = "replication_slots"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = False
     record = ReplicationSlot
     description: ClassVar[str] = "pg_replication_slots: retained WAL and held-back xmin"
 
@@ -94,5 +98,7 @@ class ReplicationSlotsCollector(SqlCollector):
 @register
 class PreparedXactsCollector(SqlCollector):
     name: ClassVar[str] = "prepared_xacts"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = False
     record = PreparedXact
     description: ClassVar[str] = "pg_prepared_xacts: two-phase transactions and their age"

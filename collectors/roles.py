@@ -47,6 +47,8 @@ class Role:
 @register
 class RolesCollector:
     name: ClassVar[str] = "roles"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = Role
     description: ClassVar[str] = "pg_roles (+ password kind from pg_authid for superusers)"
 

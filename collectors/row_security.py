@@ -23,5 +23,7 @@ class RowSecurity:
 @register
 class RowSecurityCollector(SqlCollector):
     name: ClassVar[str] = "row_security"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = RowSecurity
     description: ClassVar[str] = "tables with row level security enabled or with policies"

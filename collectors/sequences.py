@@ -30,5 +30,7 @@ class SequenceState:
 @register
 class SequencesCollector(SqlCollector):
     name: ClassVar[str] = "sequences"
+    cadence: ClassVar[str] = "tables"
+    cumulative: ClassVar[bool] = True
     record = SequenceState
     description: ClassVar[str] = "pg_sequences with owning column and its type"

@@ -27,5 +27,7 @@ class ServerInfo:
 @register
 class ServerCollector(SqlCollector):
     name: ClassVar[str] = "server"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = ServerInfo
     description: ClassVar[str] = "version, recovery state, start time, database size, role"

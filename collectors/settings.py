@@ -24,6 +24,8 @@ class Setting:
 @register
 class SettingsCollector(SqlCollector):
     name: ClassVar[str] = "settings"
+    cadence: ClassVar[str] = "schema"
+    cumulative: ClassVar[bool] = False
     record = Setting
     description: ClassVar[str] = (
         "pg_settings: memory, WAL, autovacuum, connections, logging, track_*")

@@ -106,6 +106,8 @@ def located(ctx: ServerContext) -> tuple[str, tuple[int, ...]]:
 @register
 class StatementsCollector:
     name: ClassVar[str] = "statements"
+    cadence: ClassVar[str] = "statements"
+    cumulative: ClassVar[bool] = True
     record = StatementStats
     description: ClassVar[str] = "pg_stat_statements counters; texts only for new queryids"
 
@@ -128,6 +130,8 @@ class StatementsCollector:
 @register
 class StatementsInfoCollector:
     name: ClassVar[str] = "statements_info"
+    cadence: ClassVar[str] = "statements"
+    cumulative: ClassVar[bool] = True
     record = StatementsInfo
     description: ClassVar[str] = "pg_stat_statements_info: evictions and last reset"
 

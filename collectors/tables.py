@@ -57,5 +57,7 @@ class TableStats:
 @register
 class TablesCollector(SqlCollector):
     name: ClassVar[str] = "tables"
+    cadence: ClassVar[str] = "tables"
+    cumulative: ClassVar[bool] = True
     record = TableStats
     description: ClassVar[str] = "pg_stat_user_tables + pg_class: sizes, activity, partitioning"

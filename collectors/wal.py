@@ -30,5 +30,7 @@ class WalStats:
 @register
 class WalCollector(SqlCollector):
     name: ClassVar[str] = "wal"
+    cadence: ClassVar[str] = "activity"
+    cumulative: ClassVar[bool] = True
     record = WalStats
     description: ClassVar[str] = "pg_stat_wal counters and the current WAL position"

@@ -25,6 +25,8 @@ from pgsage.analyzer.app.throwaway import DEFAULT_SETTINGS, ThrowawayServer
 from pgsage.analyzer.live.collect import collect, failure_reason, run_collector, server_context
 from pgsage.analyzer.live.connection import Session, SessionLimits
 from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.sidecar.settings import DEFAULT_GROUPS, DEFAULT_INTERVALS
+from pgsage.analyzer.sidecar.window import HISTORY
 from pgsage.collectors import REGISTRY, ServerContext, Skip
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.archiver import ArchiverStats
@@ -194,6 +196,19 @@ def test_every_record_is_a_frozen_slotted_dataclass() -> None:
         assert dataclasses.is_dataclass(record), name
         assert record.__dataclass_params__.frozen, name  # type: ignore[attr-defined]
         assert hasattr(record, "__slots__"), name
+
+
+def test_every_collector_declares_its_sidecar_group_and_whether_it_is_cumulative() -> None:
+    for name, collector in REGISTRY.items():
+        assert getattr(collector, "cadence", None) in DEFAULT_INTERVALS, name
+        assert isinstance(getattr(collector, "cumulative", None), bool), name
+
+
+def test_the_sidecar_schedules_and_keeps_collectors_by_their_declarations() -> None:
+    assert DEFAULT_GROUPS["tables"] == ("tables", "indexes", "sequences")
+    assert "hba" in DEFAULT_GROUPS["schema"]
+    assert {"statements", "tables", "activity", "plans"} <= HISTORY
+    assert "columns" not in HISTORY and "settings" not in HISTORY
 
 
 def test_a_snapshot_survives_a_json_round_trip(pg: PgDatabase) -> None:

@@ -45,26 +45,22 @@ from pgsage.analyzer.engine.config import Config, register_part
 from pgsage.analyzer.errors import UsageError
 from pgsage.analyzer.live.connection import SessionLimits, describe_target, parse_dsn
 from pgsage.analyzer.units import parse_duration
+from pgsage.collectors import REGISTRY
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9816
 """Not 9187, postgres_exporter's port, so both can run side by side during a comparison."""
 
-DEFAULT_GROUPS: Mapping[str, tuple[str, ...]] = {
-    "activity": ("activity", "database", "databases", "bgwriter", "wal", "archiver",
-                 "replication", "replication_slots", "prepared_xacts"),
-    "statements": ("statements", "statements_info"),
-    "tables": ("tables", "indexes", "sequences"),
-    "schema": ("server", "settings", "extensions", "constraints", "columns"),
-    "advice": (),
-}
-"""Collectors per job. A registered collector no group names joins `schema`."""
-
-CATCH_ALL_GROUP = "schema"
-
 DEFAULT_INTERVALS: Mapping[str, float] = {
     "activity": 15.0, "statements": 60.0, "tables": 300.0, "schema": 900.0, "advice": 1800.0,
 }
+
+DEFAULT_GROUPS: Mapping[str, tuple[str, ...]] = {
+    group: tuple(name for name, c in REGISTRY.items() if c.cadence == group)
+    for group in DEFAULT_INTERVALS
+}
+"""Collectors per job, in registry order: each collector declares its group (`cadence`).
+`advice` runs no collector: it is reserved for the index advisor's live what-if."""
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("plain", "json")
@@ -335,8 +331,6 @@ def _targets(doc: Mapping[str, Any], errors: list[str]) -> tuple[TargetConfig, .
 
 def _groups(doc: Mapping[str, Any], limits: SessionLimits,
             errors: list[str]) -> tuple[tuple[GroupConfig, ...], float, float]:
-    from pgsage.collectors import REGISTRY
-
     schedule = _table(doc, "schedule", errors)
     _unknown("schedule", schedule, ("jitter", "deadline", "groups", "rules_budget"), errors)
     membership = dict(DEFAULT_GROUPS)
@@ -355,10 +349,6 @@ def _groups(doc: Mapping[str, Any], limits: SessionLimits,
     for name in list(membership):
         if name not in groups_doc:
             membership[name] = tuple(m for m in membership[name] if m not in moved)
-    placed = {m for members in membership.values() for m in members}
-    leftover = tuple(c for c in REGISTRY if c not in placed)
-    if leftover and CATCH_ALL_GROUP in membership:
-        membership[CATCH_ALL_GROUP] = (*membership[CATCH_ALL_GROUP], *leftover)
     owner: dict[str, str] = {}
     for name in groups_doc:
         for member in membership.get(name, ()):

@@ -29,12 +29,13 @@ from typing import Any
 
 from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot, Target
 from pgsage.analyzer.sidecar.runner import Boot, CollectorResult
+from pgsage.collectors import REGISTRY
+from pgsage.collectors.base import DERIVED_CUMULATIVE
 from pgsage.collectors.database import DatabaseStats
 from pgsage.collectors.statements import StatementsInfo, StatementStats
 
-HISTORY = ("statements", "statements_info", "tables", "indexes", "database", "sequences",
-           "bgwriter", "wal", "activity", "plans")
-"""Collectors whose older records a baseline needs (counters that rules turn into rates).
+HISTORY = frozenset({name for name, c in REGISTRY.items() if c.cumulative} | DERIVED_CUMULATIVE)
+"""Collectors whose older records a baseline needs (each declares it: `cumulative`).
 The others (columns, settings, roles...) keep only their latest records, which is most of
 the memory a window would otherwise take."""
 
