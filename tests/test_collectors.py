@@ -22,7 +22,7 @@ import pytest
 from psycopg import errors as pg_errors
 
 from pgsage.analyzer.app.throwaway import DEFAULT_SETTINGS, ThrowawayServer
-from pgsage.analyzer.live.collect import collect, failure_reason, run_collector, server_context
+from pgsage.analyzer.live.collect import classify, collect, run_collector, server_context
 from pgsage.analyzer.live.connection import Session, SessionLimits
 from pgsage.analyzer.model.snapshot import Snapshot
 from pgsage.analyzer.sidecar.settings import DEFAULT_GROUPS, DEFAULT_INTERVALS
@@ -242,6 +242,12 @@ def test_the_session_is_named_and_bounded_by_timeouts(pg: PgDatabase) -> None:
     assert row == {"app": "pgsage", "st": "1234ms", "lt": "321ms"}
 
 
+def test_the_session_is_named_pgsage_whatever_the_dsn_says(pg: PgDatabase) -> None:
+    with Session.open(f"{pg.dsn} application_name=theirs") as session:
+        row = session.fetch("SELECT current_setting('application_name') AS app")[0]
+    assert row == {"app": "pgsage"}
+
+
 def test_collection_logs_only_reads(pg: PgDatabase, make_role: Callable[..., str]) -> None:
     server = throwaway(pg)
     seed(pg, SHOP + EVENTS)
@@ -367,7 +373,7 @@ def run_as(dsn: str, ctx: ServerContext) -> dict[str, list[Any] | str]:
                 out[name] = run_collector(
                     collector, ctx, lambda q: session.fetch(q.sql, q.params))
             except (Skip, psycopg.Error) as exc:
-                out[name] = failure_reason(exc, session.limits.statement_timeout_ms)
+                out[name] = classify(exc, session.limits.statement_timeout_ms)[1]
     return out
 
 

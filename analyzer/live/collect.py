@@ -1,7 +1,9 @@
 """Run every enabled collector over one safe session and assemble a Snapshot.
 
 A failing collector is recorded with its reason and the rest goes on; only a lost
-connection stops the cycle, because nothing after it could succeed.
+connection stops the cycle, because nothing after it could succeed. The pieces both drivers
+share live here: the bootstrap, `Steps` (driving a collector's generator) and `classify`
+(why a collector did not run); the sidecar awaits the same steps on asyncpg.
 """
 
 from __future__ import annotations
@@ -9,11 +11,10 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 import psycopg
-from psycopg import errors as pg_errors
 
 from pgsage.analyzer.errors import ServerError
 from pgsage.analyzer.live.connection import Session, first_line
@@ -61,32 +62,77 @@ def server_context(session: Session, known_query_texts: Iterable[int] = ()) -> t
     return context_from_row(row, known_query_texts), row
 
 
-def failure_reason(exc: BaseException, statement_timeout_ms: int) -> str:
-    """A one-line reason a collector did not run, naming what to do where we know it."""
+PRIVILEGE = "42501"
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+MISSING = ("42883", "42P01", "3F000", "55000")
+"""Undefined function, table or schema (an extension dropped), and an object not in the
+prerequisite state (pg_stat_statements created but not preloaded): they repeat until fixed."""
+
+
+def classify(exc: BaseException, statement_timeout_ms: int) -> tuple[str, str]:
+    """(kind, one-line reason) a collector did not run, the same for both drivers.
+
+    Server errors are told apart by SQLSTATE, which psycopg and asyncpg errors both carry,
+    so the CLI and the sidecar say the same words for the same error. `kind` is a short
+    class (the sidecar's metric label); the reason names what to do where we know it.
+    """
     if isinstance(exc, Skip):
-        return str(exc)
-    if isinstance(exc, pg_errors.InsufficientPrivilege):
-        return f"insufficient privilege: {first_line(str(exc))} (grant pg_monitor to the role)"
-    if isinstance(exc, pg_errors.LockNotAvailable):
-        return "lock_timeout: a catalog lock was held by another session"
-    if isinstance(exc, pg_errors.QueryCanceled):
-        return f"statement_timeout: no result within {statement_timeout_ms} ms"
+        return "skipped", str(exc)
+    state = getattr(exc, "sqlstate", None)
+    if state == PRIVILEGE:
+        return ("insufficient_privilege", f"insufficient privilege: {first_line(str(exc))} "
+                "(grant pg_monitor to the role)")
+    if state == LOCK_NOT_AVAILABLE:
+        return "lock_timeout", "lock_timeout: a catalog lock was held by another session"
+    if state == QUERY_CANCELED:
+        return "statement_timeout", f"statement_timeout: no result within {statement_timeout_ms} ms"
     if isinstance(exc, TimeoutError):
-        return str(exc)
-    if isinstance(exc, psycopg.Error):
-        return first_line(str(exc))
-    return f"{type(exc).__name__}: {exc}"
+        return "timeout", str(exc)
+    if state in MISSING:
+        return "missing_object", first_line(str(exc))
+    if state is not None or isinstance(exc, psycopg.Error):
+        return "error", first_line(str(exc))
+    return "error", f"{type(exc).__name__}: {exc}"
+
+
+class Steps:
+    """One collector's run, stepped by its driver: iterate for the queries, `answer` each.
+
+    The generator protocol (priming, sending rows, the records on StopIteration) is here
+    once; a driver only fetches: `for q in steps: steps.answer(fetch(q))`, with or without
+    `await`. `records` holds the collector's records once the iteration has ended.
+    """
+
+    def __init__(self, collector: Collector, ctx: ServerContext) -> None:
+        self._run = collector.run(ctx)
+        self._rows: list[Row] | None = None
+        self.records: list[Any] = []
+
+    def answer(self, rows: list[Row]) -> None:
+        self._rows = rows
+
+    def __iter__(self) -> Iterator[Query]:
+        try:
+            step = next(self._run)
+            while True:
+                yield step
+                rows, self._rows = self._rows, None
+                if rows is None:
+                    raise RuntimeError(f"{step.sql[:60]!r} was not answered")
+                step = self._run.send(rows)
+        except StopIteration as done:
+            self.records = list(done.value)
+        finally:
+            self._run.close()
 
 
 def run_collector(collector: Collector, ctx: ServerContext, fetch: Fetch) -> list[Any]:
-    """Drive one collector's generator, feeding each query's rows back to it."""
-    gen = collector.run(ctx)
-    try:
-        query = next(gen)
-        while True:
-            query = gen.send(fetch(query))
-    except StopIteration as done:
-        return list(done.value)
+    """One collector's records, each query answered by `fetch`."""
+    steps = Steps(collector, ctx)
+    for step in steps:
+        steps.answer(fetch(step))
+    return steps.records
 
 
 def collect(
@@ -120,7 +166,7 @@ def collect(
             status[name] = CollectorStatus(ok=False, reason=lost)
             continue
         except (Skip, psycopg.Error, TimeoutError) as exc:
-            reason = failure_reason(exc, session.limits.statement_timeout_ms)
+            reason = classify(exc, session.limits.statement_timeout_ms)[1]
             log.info("collector %s skipped: %s", name, reason)
             status[name] = CollectorStatus(ok=False, reason=reason,
                                            seconds=time.perf_counter() - started)

@@ -83,14 +83,19 @@ def first_line(message: str) -> str:
     return message.strip()
 
 
-def _session_options(limits: SessionLimits) -> str:
-    settings = {
+def safety_settings(limits: SessionLimits) -> dict[str, str]:
+    """The session settings of the safety contract, for both drivers.
+
+    The CLI's psycopg sessions send them as `-c` options at connection time, the sidecar's
+    asyncpg connections as `server_settings`: one list, so the two cannot drift apart.
+    """
+    return {
         "default_transaction_read_only": "on",
         "statement_timeout": str(limits.statement_timeout_ms),
         "lock_timeout": str(limits.lock_timeout_ms),
         "idle_in_transaction_session_timeout": str(limits.statement_timeout_ms * 4),
+        "application_name": "pgsage",
     }
-    return " ".join(f"-c {k}={v}" for k, v in settings.items())
 
 
 _BAD_OPTION = re.compile(r"invalid .*(value|number)|could not match \d+ port numbers")
@@ -104,14 +109,16 @@ def connect(dsn: str | None,
     params = parse_dsn(dsn)
     extra_options = params.pop("options", "")
     params.setdefault("connect_timeout", str(limits.connect_timeout_s))
+    settings = safety_settings(limits)
+    options = " ".join(f"-c {k}={v}" for k, v in settings.items())
     try:
         conn = psycopg.connect(
-            make_conninfo(
-                "",
+            make_conninfo("", **{
                 **params,
-                options=f"{extra_options} {_session_options(limits)}".strip(),
-                application_name="pgsage",
-            ),
+                "options": f"{extra_options} {options}".strip(),
+                # Also a parameter of its own, replacing the DSN's (which would win otherwise).
+                "application_name": settings["application_name"],
+            }),
             autocommit=True,
             row_factory=dict_row,
         )

@@ -3,8 +3,8 @@
 `analyzer.collect` runs every collector over a psycopg session; this module runs one group
 of them over an `AsyncSession`, with the same bootstrap, the same per-collector isolation
 (a failure is recorded with its reason and the rest goes on; only a lost connection stops
-the run) and the same one-line reasons (`failure_reason`, keyed on SQLSTATE, so both
-drivers say the same words for the same server error).
+the run) and the same one-line reasons (`classify`, keyed on SQLSTATE, so both drivers say
+the same words for the same server error).
 """
 
 from __future__ import annotations
@@ -18,19 +18,12 @@ from typing import Any
 import asyncpg
 
 from pgsage.analyzer.errors import ServerError
-from pgsage.analyzer.live.collect import bootstrap_query, context_from_row
-from pgsage.analyzer.live.connection import first_line
+from pgsage.analyzer.live.collect import Steps, bootstrap_query, classify, context_from_row
 from pgsage.analyzer.model.snapshot import CollectorStatus
 from pgsage.analyzer.sidecar.session import AsyncSession
-from pgsage.collectors import REGISTRY, Collector, ServerContext, Skip
+from pgsage.collectors import REGISTRY, ServerContext, Skip
 
 log = logging.getLogger(__name__)
-
-PRIVILEGE = "42501"
-LOCK_NOT_AVAILABLE = "55P03"
-QUERY_CANCELED = "57014"
-UNDEFINED = ("42883", "42P01", "3F000")  # function, table, schema: e.g. extension dropped
-
 
 @dataclass(frozen=True, slots=True)
 class Boot:
@@ -58,27 +51,6 @@ class CollectorResult:
         return self.kind in ("skipped", "insufficient_privilege", "missing_object")
 
 
-def failure_reason(exc: BaseException, statement_timeout_ms: int) -> tuple[str, str]:
-    """(kind, one-line reason) in the words of `analyzer.collect.failure_reason`."""
-    if isinstance(exc, Skip):
-        return "skipped", str(exc)
-    state = getattr(exc, "sqlstate", None)
-    if state == PRIVILEGE:
-        return ("insufficient_privilege", f"insufficient privilege: {first_line(str(exc))} "
-                "(grant pg_monitor to the role)")
-    if state == LOCK_NOT_AVAILABLE:
-        return "lock_timeout", "lock_timeout: a catalog lock was held by another session"
-    if state == QUERY_CANCELED:
-        return "statement_timeout", f"statement_timeout: no result within {statement_timeout_ms} ms"
-    if isinstance(exc, TimeoutError):
-        return "timeout", str(exc)
-    if state in UNDEFINED:
-        return "missing_object", first_line(str(exc))
-    if isinstance(exc, asyncpg.PostgresError):
-        return "error", first_line(str(exc))
-    return "error", f"{type(exc).__name__}: {exc}"
-
-
 def boot_from_row(row: dict[str, Any], known_query_texts: Iterable[int]) -> Boot:
     ctx = context_from_row(row, known_query_texts)
     return Boot(ctx.server_version_num, str(row["server_version"]), str(row["database"]),
@@ -89,19 +61,6 @@ def boot_from_row(row: dict[str, Any], known_query_texts: Iterable[int]) -> Boot
 async def bootstrap(session: AsyncSession, known_query_texts: Iterable[int] = ()) -> Boot:
     rows = await session.fetch(bootstrap_query())
     return boot_from_row(rows[0], known_query_texts)
-
-
-async def drive(collector: Collector, ctx: ServerContext, session: AsyncSession) -> list[Any]:
-    """`analyzer.collect.run_collector`, awaiting each query on the async session."""
-    gen = collector.run(ctx)
-    try:
-        query = next(gen)
-        while True:
-            query = gen.send(await session.fetch(query))
-    except StopIteration as done:
-        return list(done.value)
-    finally:
-        gen.close()
 
 
 async def run_collectors(session: AsyncSession, names: Sequence[str], boot: Boot,
@@ -121,14 +80,17 @@ async def run_collectors(session: AsyncSession, names: Sequence[str], boot: Boot
             continue
         started = time.perf_counter()
         try:
-            records = await drive(collector, boot.context, session)
+            steps = Steps(collector, boot.context)
+            for query in steps:
+                steps.answer(await session.fetch(query))
+            records = steps.records
         except ServerError as exc:
             lost = str(exc)
             results[name] = CollectorResult(CollectorStatus(ok=False, reason=lost),
                                             kind="connection_lost", finished_at=time.time())
             continue
         except (Skip, asyncpg.PostgresError, TimeoutError, asyncpg.InterfaceError) as exc:
-            kind, reason = failure_reason(exc, session.limits.statement_timeout_ms)
+            kind, reason = classify(exc, session.limits.statement_timeout_ms)
             results[name] = CollectorResult(
                 CollectorStatus(ok=False, reason=reason, seconds=time.perf_counter() - started),
                 kind=kind, finished_at=time.time())

@@ -43,6 +43,7 @@ from prometheus_client.process_collector import ProcessCollector
 
 from pgsage.analyzer.engine.config import Config
 from pgsage.analyzer.errors import ConfigError, PgsageError, ServerError
+from pgsage.analyzer.live.collect import classify
 from pgsage.analyzer.live.connection import parse_dsn
 from pgsage.analyzer.model.snapshot import CollectorStatus
 from pgsage.analyzer.sidecar.analysis import analyze, in_daemon_thread
@@ -51,7 +52,6 @@ from pgsage.analyzer.sidecar.runner import (
     Boot,
     CollectorResult,
     bootstrap,
-    failure_reason,
     run_collectors,
 )
 from pgsage.analyzer.sidecar.session import AsyncSession, Backoff, ConnectionEvents, TargetDown
@@ -277,7 +277,7 @@ class Sidecar:
                 failure = str(exc)
                 self._fail_rest(group, results, failure, "connection_lost")
             except (asyncpg.PostgresError, asyncpg.InterfaceError) as exc:  # the bootstrap
-                kind, failure = failure_reason(exc, self.config.limits.statement_timeout_ms)
+                kind, failure = classify(exc, self.config.limits.statement_timeout_ms)
                 self._fail_rest(group, results, failure, kind)
             except Exception as exc:  # a bug must cost one run, never the job
                 log.exception("target %s: %s run failed", state.name, group.name)

@@ -26,7 +26,12 @@ from typing import Any
 import asyncpg
 
 from pgsage.analyzer.errors import ConnectionFailed, ServerError
-from pgsage.analyzer.live.connection import SessionLimits, describe_target, first_line
+from pgsage.analyzer.live.connection import (
+    SessionLimits,
+    describe_target,
+    first_line,
+    safety_settings,
+)
 from pgsage.analyzer.sidecar.settings import TargetConfig
 from pgsage.collectors.base import Query, Row
 
@@ -67,17 +72,6 @@ def to_asyncpg(query: Query) -> tuple[str, list[Any]]:
         return f"${names.index(name) + 1}"
 
     return _PARAM.sub(placeholder, query.sql), [params[n] for n in names]
-
-
-def safety_settings(limits: SessionLimits) -> dict[str, str]:
-    """The session settings of the safety contract (as analyzer.connection sets them)."""
-    return {
-        "default_transaction_read_only": "on",
-        "statement_timeout": str(limits.statement_timeout_ms),
-        "lock_timeout": str(limits.lock_timeout_ms),
-        "idle_in_transaction_session_timeout": str(limits.statement_timeout_ms * 4),
-        "application_name": "pgsage",
-    }
 
 
 def _options_settings(options: str) -> dict[str, str]:

@@ -11,15 +11,13 @@ import psycopg
 import pytest
 from conftest import PgDatabase
 
-from pgsage.analyzer.live.collect import failure_reason as cli_reason
-from pgsage.analyzer.live.connection import SessionLimits
-from pgsage.analyzer.sidecar.runner import failure_reason
+from pgsage.analyzer.live.collect import classify
+from pgsage.analyzer.live.connection import SessionLimits, safety_settings
 from pgsage.analyzer.sidecar.session import (
     AsyncSession,
     Backoff,
     asyncpg_dsn,
     classify_connect_error,
-    safety_settings,
     to_asyncpg,
 )
 from pgsage.analyzer.sidecar.settings import TargetConfig
@@ -48,7 +46,7 @@ def test_dsn_to_asyncpg_uri() -> None:
     assert timeout == 4
 
 
-def test_safety_settings_match_the_cli() -> None:
+def test_safety_settings_are_the_contracts() -> None:
     limits = SessionLimits(statement_timeout_ms=2000, lock_timeout_ms=300)
     assert safety_settings(limits) == {
         "default_transaction_read_only": "on", "statement_timeout": "2000",
@@ -99,7 +97,7 @@ async def _asyncpg_error(dsn: str, sql: str) -> BaseException:
 
 
 def test_reasons_are_the_clis_words(pg: PgDatabase) -> None:
-    """Same server error, both drivers: the same one-line reason."""
+    """Same server error, both drivers: the same kind and one-line reason."""
     role = f"plain_{pg.name}"
     pg.server.execute(f'CREATE ROLE "{role}" LOGIN')
     pg.execute("CREATE TABLE locked (id int)")
@@ -110,8 +108,8 @@ def test_reasons_are_the_clis_words(pg: PgDatabase) -> None:
             {k: v for k, v in psycopg.conninfo.conninfo_to_dict(plain).items()
              if k in ("host", "port", "user", "dbname")})
         for sql in ("SELECT * FROM locked", "SELECT pg_sleep(2)", "SELECT * FROM nope"):
-            ours = failure_reason(asyncio.run(_asyncpg_error(uri, sql)), 200)[1]
-            theirs = cli_reason(_psycopg_error(pg, sql, plain), 200)
+            ours = classify(asyncio.run(_asyncpg_error(uri, sql)), 200)
+            theirs = classify(_psycopg_error(pg, sql, plain), 200)
             assert ours == theirs, sql
     finally:
         pg.execute("DROP TABLE locked")
