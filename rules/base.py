@@ -49,6 +49,11 @@ class Rule:
         return Recommendation(rule=self.code, category=self.category, **fields)
 
     @classmethod
+    def source(cls) -> str:
+        """The rule's module as a path in the repository: `rules/query/n_plus_one.py`."""
+        return cls.__module__.removeprefix("pgsage.").replace(".", "/") + ".py"
+
+    @classmethod
     def doc(cls) -> str:
         return textwrap.dedent(cls.__doc__ or "").strip()
 

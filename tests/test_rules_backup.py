@@ -16,7 +16,8 @@ from pgsage.analyzer.engine.advise import ask
 from pgsage.analyzer.engine.config import RulesConfig
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
-from pgsage.rules.backup.archiving import archive_tool, segment_end
+from pgsage.rules.backup.no_wal_archiving import archive_tool
+from pgsage.rules.backup.recovery_point_objective import segment_end
 
 SEGMENT = 16 * 1024**2
 

@@ -16,7 +16,7 @@ from factories import make_extension, make_fk, make_index, make_model, make_sett
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.rules import REGISTRY
-from pgsage.rules.config.pg_stat_statements import preload_list
+from pgsage.rules.config.pg_stat_statements_missing import preload_list
 
 NOT_PRELOADED = ("pg_stat_statements is not in shared_preload_libraries (add it to "
                  "postgresql.conf and restart, then CREATE EXTENSION pg_stat_statements)")

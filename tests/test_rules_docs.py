@@ -48,6 +48,18 @@ def test_rule_name_is_dotted_under_its_category(rule: Rule) -> None:
     assert rule.name.startswith(rule.category.value + ".")
 
 
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_rule_lives_in_the_module_named_by_its_dotted_name(rule: Rule) -> None:
+    assert type(rule).__module__ == "pgsage.rules." + rule.name
+    assert (DOCS.parent.parent / rule.source()).is_file()
+
+
+def test_rules_show_prints_the_source_path() -> None:
+    result = CliRunner().invoke(app, ["rules", "show", "QY003"])
+    assert result.exit_code == 0
+    assert "rules/query/n_plus_one.py" in result.output
+
+
 def test_rule_names_are_unique() -> None:
     names = [r.name for r in RULES]
     assert len(names) == len(set(names))

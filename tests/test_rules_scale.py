@@ -32,7 +32,7 @@ from pgsage.collectors.bgwriter import BgwriterStats
 from pgsage.collectors.database import DatabaseAge
 from pgsage.collectors.wal import WalStats
 from pgsage.rules import REGISTRY, build_options
-from pgsage.rules.partitioning.candidates import choose_interval
+from pgsage.rules.partitioning.range_candidate import choose_interval
 
 GB = 1024**3
 MB = 1024**2

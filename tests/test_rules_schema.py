@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 from factories import make_fk, make_index, make_pkey, make_sequence, make_statement, make_table
 from factories_arch import arch_model, codes, make_column, make_key_range
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
+from pgsage.analyzer.model.index_plan import Candidate, IndexChoice, IndexKey, IndexPlan
+from pgsage.analyzer.model.workload import TableRef
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.tables import TableStats
 
@@ -183,35 +184,34 @@ def _soft(indexes: int = 0) -> Model:
         data={"columns": cols})
 
 
-def test_sd006_soft_delete_filter_gets_a_partial_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pgsage.rules.schema.usage as usage
+def advised(model: Model, *candidates: Candidate) -> Model:
+    """The model with an index plan that chooses exactly `candidates` (none: IX001 proposes
+    nothing)."""
+    model.index_plan = IndexPlan(method="estimate", choices=[
+        IndexChoice(candidate=c, name=c.name(), size_bytes=8192, effects=[], benefit=1.0,
+                    write_overhead=0.0, rows_written=0.0, hot_updates_lost=0.0)
+        for c in candidates])
+    return model
 
-    monkeypatch.setattr(usage, "_plan_choices", lambda model: [])  # IX001 proposes nothing
-    [f] = findings(_soft(), "SD006")
+
+def test_sd006_soft_delete_filter_gets_a_partial_index() -> None:
+    [f] = findings(advised(_soft()), "SD006")
     assert f.action and f.action.sql == (
         'CREATE INDEX CONCURRENTLY orders_user_id_live_idx ON public.orders '
         '(user_id) WHERE deleted_at IS NULL;')
     assert f.impact["queryids"] == [11] and f.evidence["live_fraction"] == 0.3
 
 
-def test_sd006_passes_when_a_partial_index_exists(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pgsage.rules.schema.usage as usage
-
-    monkeypatch.setattr(usage, "_plan_choices", lambda model: [])
-    assert codes(_soft(indexes=1), ["SD006"]) == []
+def test_sd006_passes_when_a_partial_index_exists() -> None:
+    assert codes(advised(_soft(indexes=1)), ["SD006"]) == []
 
 
-def test_sd006_defers_to_the_index_advisor(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pgsage.rules.schema.usage as usage
-
-    class Cand:
-        table = type("T", (), {"relid": 0})()
-        predicate = "deleted_at IS NULL"
-
+def test_sd006_defers_to_the_index_advisor() -> None:
     model = _soft()
-    Cand.table.relid = next(iter(model.tables))  # type: ignore[attr-defined]
-    monkeypatch.setattr(usage, "_plan_choices", lambda m: [Cand()])
-    assert codes(model, ["SD006"]) == []
+    [t] = model.tables.values()
+    proposed = Candidate(TableRef(t.relid, t.schema, t.name), (IndexKey("user_id"),),
+                         predicate="deleted_at IS NULL", origin="partial")
+    assert codes(advised(model, proposed), ["SD006"]) == []
 
 
 # --- SD007 jsonb without index -------------------------------------------------------------
@@ -220,19 +220,11 @@ def _jsonb(query: str, opclass: str | None = None) -> Model:
     cols = [make_column(t, "id"), make_column(t, "payload", "jsonb", 2)]
     indexes = [make_index(t, "events_payload_gin", ("payload",), method="gin",
                           opclasses=(opclass,))] if opclass else []
-    return arch_model(tables=[t], constraints=[pk(t)], indexes=indexes,
-                      statements=[make_statement(21, query, calls=300)],
-                      data={"columns": cols})
+    return advised(arch_model(tables=[t], constraints=[pk(t)], indexes=indexes,
+                              statements=[make_statement(21, query, calls=300)],
+                              data={"columns": cols}))
 
 
-@pytest.fixture
-def no_advisor(monkeypatch: pytest.MonkeyPatch) -> None:
-    import pgsage.rules.schema.usage as usage
-
-    monkeypatch.setattr(usage, "_plan_choices", lambda model: [])
-
-
-@pytest.mark.usefixtures("no_advisor")
 def test_sd007_containment_gets_gin_jsonb_path_ops() -> None:
     [f] = findings(_jsonb("SELECT id FROM events WHERE payload @> $1"), "SD007")
     assert f.action and f.action.sql == ('CREATE INDEX CONCURRENTLY events_payload_gin_idx '
@@ -240,14 +232,12 @@ def test_sd007_containment_gets_gin_jsonb_path_ops() -> None:
                                          'jsonb_path_ops);')
 
 
-@pytest.mark.usefixtures("no_advisor")
 def test_sd007_key_value_gets_an_expression_index() -> None:
     [f] = findings(_jsonb("SELECT id FROM events WHERE payload->>'kind' = $1"), "SD007")
     assert f.action and f.action.sql == ('CREATE INDEX CONCURRENTLY events_payload_expr_idx '
                                          "ON public.events ((payload ->> 'kind'));")
 
 
-@pytest.mark.usefixtures("no_advisor")
 def test_sd007_passes_with_a_gin_index_but_not_path_ops_for_existence() -> None:
     contains = "SELECT id FROM events WHERE payload @> $1"
     assert codes(_jsonb(contains, "jsonb_path_ops"), ["SD007"]) == []

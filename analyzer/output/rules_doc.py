@@ -75,7 +75,8 @@ def rule_markdown(rule: Rule, level: int = 1) -> str:
     title, section = "#" * level, "#" * (level + 1)
     sections = {k: _body(v) for k, v in rule.doc_sections().items()}
     lines = [f"{title} {rule.code} {rule.name}", "",
-             f"Category: {rule.category.value}. Default severity: {rule.severity.value}.", "",
+             f"Category: {rule.category.value}. Default severity: {rule.severity.value}. "
+             f"Source: `{rule.source()}`.", "",
              sections.get("Summary", ""), ""]
     for heading in (*DOC_SECTIONS, "References"):
         if heading == "Options" or not sections.get(heading):

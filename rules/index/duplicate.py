@@ -1,4 +1,4 @@
-"""IX002: indexes with identical definitions on the same table."""
+"""Two or more indexes on a table have the same definition."""
 
 from __future__ import annotations
 
@@ -12,12 +12,7 @@ from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
 from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.indexes import IndexStats
 from pgsage.rules.base import NoOptions, Rule, register
-
-
-def signature(ix: IndexStats) -> tuple[object, ...]:
-    """What makes two indexes interchangeable: same keys, order, opclass, method, predicate."""
-    return (ix.relid, ix.method, ix.columns, ix.key_count, ix.opclasses, ix.options,
-            ix.expressions, ix.predicate)
+from pgsage.rules.index._duplicate import signature
 
 
 def keeper_order(ix: IndexStats) -> tuple[int, int, int, str]:

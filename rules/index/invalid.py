@@ -14,10 +14,11 @@ from pgsage.collectors.activity import Backend
 from pgsage.collectors.indexes import IndexStats
 from pgsage.rules._stats import baseline_indexes
 from pgsage.rules.base import NoOptions, Rule, register
-from pgsage.rules.index.duplicate import signature
+from pgsage.rules.index._duplicate import signature
 
 REINDEX_LEFTOVER = re.compile(r"_cc(new|old)\d*$")
 """REINDEX CONCURRENTLY builds `<name>_ccnew` and swaps it with `<name>_ccold`."""
+
 
 BUILDING = re.compile(r"\b(create\s+(unique\s+)?index|reindex)\b", re.IGNORECASE)
 

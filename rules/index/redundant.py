@@ -12,8 +12,8 @@ from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
 from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.indexes import IndexStats
 from pgsage.rules.base import Rule, register
-from pgsage.rules.index.duplicate import signature
-from pgsage.rules.index.unused import protected
+from pgsage.rules.index._duplicate import signature
+from pgsage.rules.index._unused import protected
 
 
 def keys(ix: IndexStats) -> tuple[str | None, ...]:

@@ -1,4 +1,4 @@
-"""IX004: indexes no query has scanned over a long enough window."""
+"""An index no query has used over a long enough window."""
 
 from __future__ import annotations
 
@@ -22,25 +22,7 @@ from pgsage.rules._stats import (
     table_counter,
 )
 from pgsage.rules.base import Rule, register
-
-
-def protected(ix: IndexStats) -> str | None:
-    """Why an index must never be proposed for dropping, or None."""
-    if ix.is_primary:
-        return "primary key"
-    if ix.is_unique:
-        return "unique: enforces a rule even when no query reads it"
-    if ix.constraint_type:
-        return "backs a constraint"
-    if ix.is_exclusion:
-        return "exclusion constraint"
-    if ix.is_replica_identity:
-        return "replica identity"
-    if ix.referenced_by_fk:
-        return "referenced by a foreign key"
-    if not ix.is_valid or not ix.is_ready:
-        return "invalid (IX005)"
-    return None
+from pgsage.rules.index._unused import protected
 
 
 def attached_to_parent(model: Model, ix: IndexStats, table: TableStats) -> bool:

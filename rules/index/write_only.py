@@ -12,7 +12,7 @@ from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
 from pgsage.analyzer.units import format_bytes
 from pgsage.rules._stats import DAY, describe, index_counter
 from pgsage.rules.base import Rule, register
-from pgsage.rules.index.unused import protected
+from pgsage.rules.index._unused import protected
 
 
 @dataclass(frozen=True)

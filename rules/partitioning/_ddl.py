@@ -14,7 +14,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._catalog import columns_of
+from pgsage.rules._support.catalog import columns_of
 
 INTERVALS: dict[str, float] = {"day": 1.0, "week": 7.0, "month": 30.44, "year": 365.25}
 """Partition intervals pgsage chooses from, with their length in days."""

@@ -1,3 +1,6 @@
 """Pooling rules (PL): when the application needs a connection pooler, and idle sessions."""
 
-from pgsage.rules.pooling import pooler  # noqa: F401  (imported for registration)
+from pgsage.rules.pooling import (  # noqa: F401  (imported for registration)
+    idle_sessions,
+    pooler,
+)

@@ -1,9 +1,4 @@
-"""Connection pooling: when the application needs a pooler, how big, and idle sessions.
-
-PL001 recommends PgBouncer with a computed pool size and a ready pgbouncer.ini from what
-pg_stat_activity and pg_stat_database show; PL002 idle sessions that hold connections
-for hours. A pooler already in front is recognised and not recommended again.
-"""
+"""The application holds or churns connections a pooler would share: PgBouncer, sized."""
 
 from __future__ import annotations
 
@@ -17,15 +12,15 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.sqlgen import ident, literal
-from pgsage.analyzer.units import format_duration, parse_duration
+from pgsage.analyzer.units import format_duration
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.database import DatabaseStats
-from pgsage.rules._workload import totals
+from pgsage.rules._support.workload import totals
 from pgsage.rules.base import Rule, register
+from pgsage.rules.pooling._pooler import POOLERS, clients, pooler_in_front
 
 IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")
-POOLERS = (r"pgbouncer|odyssey|pgcat|pgpool|supavisor|rds.?proxy|pgdog|pgagroal")
+
 
 SESSION_FEATURES = {
     "LISTEN/NOTIFY listeners": re.compile(r"^\s*(UN)?LISTEN\b", re.IGNORECASE),
@@ -39,19 +34,6 @@ SESSION_FEATURES = {
     "cursors WITH HOLD": re.compile(r"\bWITH\s+HOLD\b", re.IGNORECASE),
 }
 """What transaction pooling breaks: state that outlives a transaction on one connection."""
-
-
-def clients(model: Model, backends: list[Backend] | None = None) -> list[Backend]:
-    """Client backends other than pgsage's own sessions."""
-    return [b for b in (model.activity if backends is None else backends)
-            if b.backend_type in (None, "client backend") and b.application_name != "pgsage"]
-
-
-def pooler_in_front(model: Model, pattern: str = POOLERS) -> list[str]:
-    """Application names that show a pooler's server connections."""
-    found = re.compile(pattern, re.IGNORECASE)
-    return sorted({b.application_name for b in clients(model)
-                   if b.application_name and found.search(b.application_name)})
 
 
 def session_features(model: Model) -> dict[str, list[int]]:
@@ -297,87 +279,3 @@ class PoolerNeeded(Rule):
 def _ini_name(name: str) -> str:
     """A database name for pgbouncer.ini (double-quoted when it is not a plain word)."""
     return name if re.fullmatch(r"[A-Za-z0-9_.-]+", name) else '"' + name.replace('"', '""') + '"'
-
-
-@register
-class IdleSessions(Rule):
-    """Sessions stay idle for hours with no idle_session_timeout to close them.
-
-    What it detects:
-        At least `min_idle` client sessions idle (not in a transaction) for at least
-        `idle_seconds`, when idle_session_timeout is not set, neither for the server nor
-        for their role, and no pooler is in front. Proposes idle_session_timeout for
-        the roles involved.
-
-    Why it matters:
-        An idle connection still holds a backend process, its memory and a slot under
-        max_connections; forgotten ones pile up (crashed clients behind a NAT, consoles
-        left open) until new connections are refused.
-
-    Example:
-        35 sessions of role app idle for 3 to 40 hours
-
-    What to do:
-        Set idle_session_timeout for those roles (the action; new sessions pick it up).
-        A client-side pool (HikariCP, SQLAlchemy) must then validate connections or
-        retire them earlier (maxLifetime, pool_recycle); a pooler such as PgBouncer
-        (PL001) manages this itself.
-
-    Options:
-        idle_seconds: idle time from which a session counts.
-        min_idle: sessions that must be that idle.
-        timeout: the idle_session_timeout proposed.
-    """
-
-    code: ClassVar[str] = "PL002"
-    name: ClassVar[str] = "pooling.idle_sessions"
-    category: ClassVar[Category] = Category.POOLING
-    severity: ClassVar[Severity] = Severity.LOW
-
-    @dataclass(frozen=True)
-    class Options:
-        idle_seconds: float = 3600.0
-        min_idle: int = 10
-        timeout: str = "2h"
-
-    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        seconds = parse_duration(options.timeout)
-        if (model.setting_ms("idle_session_timeout") or 0) > 0 or pooler_in_front(model):
-            return
-        idle: dict[str, list[Backend]] = defaultdict(list)
-        for b in clients(model):
-            if b.state == "idle" and (b.state_change_age or 0.0) >= options.idle_seconds:
-                idle[b.usename or "?"].append(b)
-        roles = {r: bs for r, bs in idle.items() if r != "?" and not _role_sets(model, r)}
-        count = sum(len(bs) for bs in roles.values())
-        if count < options.min_idle:
-            return
-        value = f"{int(seconds // 60)}min" if seconds >= 60 else f"{int(seconds)}s"
-        sql = "\n".join(f"ALTER ROLE {ident(r)} SET idle_session_timeout = {literal(value)};"
-                        for r in sorted(roles))
-        undo = "\n".join(f"ALTER ROLE {ident(r)} RESET idle_session_timeout;"
-                         for r in sorted(roles))
-        longest = max(b.state_change_age or 0.0 for bs in roles.values() for b in bs)
-        yield self.finding(
-            title=f"{count} sessions idle for over {format_duration(options.idle_seconds)}: "
-                  f"idle_session_timeout = {value}",
-            detail=(f"{count} client sessions of {', '.join(sorted(roles))} have been idle for "
-                    f"{format_duration(options.idle_seconds)} to {format_duration(longest)}, and "
-                    "no idle_session_timeout applies to them. Each holds a process and a "
-                    f"connection slot. Set idle_session_timeout = {value} for these roles; "
-                    "client-side pools must validate or recycle connections sooner."),
-            object=ObjectRef(),
-            action=Action(sql=sql, undo_sql=undo),
-            evidence={"idle_sessions": count, "longest_idle_s": round(longest, 1),
-                      "roles": {r: len(bs) for r, bs in roles.items()}, "proposed": value},
-            benefit=float(count),
-        )
-
-
-def _role_sets(model: Model, role: str) -> bool:
-    found = model.roles.get(role)
-    for entry in found.config if found else ():
-        key, _, value = entry.partition("=")
-        if key == "idle_session_timeout" and value not in ("0", ""):
-            return True
-    return False

@@ -1,0 +1,1 @@
+"""Helpers shared by rules of more than one category."""

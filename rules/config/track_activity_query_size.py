@@ -1,0 +1,80 @@
+"""Application statements are longer than track_activity_query_size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.rules._support.settings import applies, change, display, evidence
+from pgsage.rules.base import Rule, register
+
+
+@register
+class QueryTextsTruncated(Rule):
+    """Application statements are longer than track_activity_query_size.
+
+    What it detects:
+        Statements on user tables (from pg_stat_statements, which keeps whole texts) at
+        least `min_statements` of which are longer, in bytes, than track_activity_query_size:
+        pg_stat_activity shows them cut. Texts in pg_stat_statements are normalized
+        (constants replaced by $n), so the texts the sessions run are longer still.
+
+    Why it matters:
+        pg_stat_activity.query is what anyone looks at during an incident (which statement
+        is blocking, what is running for an hour), and what monitoring samples. A cut text
+        ends before its WHERE clause and cannot be matched to its statement.
+
+    Example:
+        track_activity_query_size = 1024 with 3 kB ORM-generated SELECTs
+
+    What to do:
+        Raise track_activity_query_size to the next power of two above the longest text
+        (restart needed; the memory is the value times max_connections, kilobytes).
+
+    Options:
+        min_statements: how many long statements make a finding.
+    """
+
+    code: ClassVar[str] = "CF019"
+    name: ClassVar[str] = "config.track_activity_query_size"
+    category: ClassVar[Category] = Category.CONFIG
+    severity: ClassVar[Severity] = Severity.LOW
+
+    @dataclass(frozen=True)
+    class Options:
+        min_statements: int = 1
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        limit = model.setting_bytes("track_activity_query_size")
+        if limit is None or model.statements.empty:
+            return
+        lengths: dict[int, int] = {}
+        for queryid, statement in model.workload.statements.items():
+            if statement.tables:  # application statements, not catalog reads (pgsage's own)
+                lengths[queryid] = len(statement.text.encode())
+        long = {q: n for q, n in lengths.items() if n >= limit}
+        if len(long) < options.min_statements:
+            return
+        longest = max(long.values())
+        proposed = 1 << max(longest, limit).bit_length()
+        proposed = min(proposed, 1024 * 1024)
+        text = f"{proposed // 1024}kB"
+        yield self.finding(
+            title=f"{len(long)} statements are cut in pg_stat_activity: "
+                  f"track_activity_query_size {display(model, 'track_activity_query_size')} "
+                  f"-> {text}",
+            detail=(f"{len(long)} of {len(lengths)} application statements are longer than "
+                    f"track_activity_query_size ({limit} bytes), the longest {longest:,} bytes "
+                    "even normalized: pg_stat_activity (what you look at during an incident) "
+                    "shows them cut before the end. The change "
+                    f"{applies(model, 'track_activity_query_size')}; it "
+                    f"costs {text} of shared memory per connection slot."),
+            object=ObjectRef(),
+            action=change(model, {"track_activity_query_size": text}),
+            impact={"queryids": sorted(long, key=lambda q: -long[q])[:10]},
+            evidence=evidence(model, "track_activity_query_size", text,
+                              long_statements=len(long), longest_bytes=longest),
+        )

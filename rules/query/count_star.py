@@ -1,0 +1,75 @@
+"""COUNT(*) of a whole large table, called repeatedly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident, literal
+from pgsage.rules._support.workload import short, statement_evidence, table_rows
+from pgsage.rules.base import Rule, register
+from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
+
+
+@register
+class CountStarLarge(Rule):
+    """COUNT(*) of a whole large table, called repeatedly.
+
+    What it detects:
+        Statements `SELECT count(*) FROM t` without WHERE on a table of at least
+        `min_rows` rows, called at least `min_calls` times.
+
+    Why it matters:
+        PostgreSQL has no stored row count (MVCC: each transaction may see a different
+        number): every call reads the whole table or an index of it.
+
+    Example:
+        SELECT count(*) FROM events   -- 40M rows, on every dashboard refresh
+
+    What to do:
+        Where an estimate will do, read the planner's (the action: pg_class.reltuples,
+        refreshed by VACUUM and ANALYZE). Where the exact number is needed often, keep
+        a counter maintained by the application or a trigger.
+
+    Options:
+        min_rows: rows the table needs.
+        min_calls: calls over the window.
+    """
+
+    code: ClassVar[str] = "QY010"
+    name: ClassVar[str] = "query.count_star"
+    category: ClassVar[Category] = Category.QUERY
+    severity: ClassVar[Severity] = Severity.LOW
+
+    @dataclass(frozen=True)
+    class Options:
+        min_rows: int = 1_000_000
+        min_calls: int = 10
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        for statement, t in modelled_statements(model, options.min_calls):
+            for table in statement.count_without_where:
+                rows = table_rows(model.tables.get(table.relid))
+                if rows < options.min_rows:
+                    continue
+                relation = literal(ident(table.schema, table.name))
+                yield self.finding(
+                    title=f"count(*) of all {rows:,.0f} rows of {table.name}, "
+                          f"{t.calls:,} times",
+                    detail=(f"queryid {t.queryid} counts every row of {table.name} "
+                            f"({rows:,.0f} rows) {t.calls:,} times over "
+                            f"{model.window.describe()}, {t.mean_exec_ms:,.1f} ms each: each "
+                            "call reads the whole table or one of its indexes. Where an "
+                            "estimate is enough, read pg_class.reltuples (the action); for an "
+                            "exact count needed often, keep a counter.\n  "
+                            f"{short(statement.text, 200)}"),
+                    object=table_ref_object(table),
+                    action=Action(sql=f"SELECT reltuples::bigint AS estimated_rows FROM "
+                                      f"pg_class WHERE oid = {relation}::regclass;"),
+                    impact={"queryids": [t.queryid]},
+                    evidence={**statement_evidence(model, t), "table_rows": rows},
+                    benefit=t.total_ms,
+                )

@@ -1,0 +1,145 @@
+"""A read-dominated workload that loads the server: route reads to replicas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.collectors.database import DatabaseStats
+from pgsage.rules._support.workload import is_catalog_only, short, totals
+from pgsage.rules.base import Rule, register
+
+WRITE_KINDS = ("insert", "update", "delete", "merge")
+
+
+def busy_backends(model: Model) -> float:
+    """Average number of backends executing statements over the window."""
+    window_ms = model.window.seconds * 1000
+    if window_ms <= 0:
+        return 0.0
+    return sum(t.exec_ms for t in totals(model).values() if t.toplevel) / window_ms
+
+
+@register
+class ReadReplicas(Rule):
+    """A read-dominated workload that loads the server: route reads to replicas.
+
+    What it detects:
+        Over the window, read-only statements (plain SELECTs) take at least
+        `min_read_share` of the statement time of reads and writes, and statements keep
+        on average at least `min_load` of the host's CPUs busy (total execution time /
+        window / CPUs). Medium from `high_load` with the CPU count given; low when it is
+        assumed. With standbys already streaming, the finding says what to route to
+        them.
+
+    Why it matters:
+        A primary serves writes alone; reads can go to any number of streaming replicas.
+        When reads are most of the load, replicas scale it out without touching the
+        application's writes, and take reporting queries off the primary.
+
+    Example:
+        92% of statement time in SELECTs, 3.1 backends busy on average on 4 CPUs
+
+    What to do:
+        Create a streaming replica (the action's pg_basebackup, on the new host) and
+        route the listed statements to it where they tolerate a little lag (listings,
+        searches, reports); keep reads that must see the session's own writes on the
+        primary, or use synchronous_commit = remote_apply for them.
+
+    Options:
+        min_read_share: share of read/write statement time spent in reads.
+        min_load: busy backends per CPU from which the load matters.
+        high_load: busy backends per CPU for medium.
+        max_listed: statements named.
+    """
+
+    code: ClassVar[str] = "SC001"
+    name: ClassVar[str] = "scaling.read_replicas"
+    category: ClassVar[Category] = Category.SCALING
+    severity: ClassVar[Severity] = Severity.LOW
+
+    @dataclass(frozen=True)
+    class Options:
+        min_read_share: float = 0.8
+        min_load: float = 0.5
+        high_load: float = 0.8
+        max_listed: int = 10
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        found = totals(model)
+        reads: list[tuple[int, float]] = []
+        read_ms = write_ms = 0.0
+        for queryid, t in found.items():
+            st = model.workload.statements.get(queryid)
+            if st is None or is_catalog_only(st) or not t.toplevel:
+                continue
+            if st.kind == "select" and st.plain_select:
+                read_ms += t.total_ms
+                reads.append((queryid, t.total_ms))
+            elif st.kind in WRITE_KINDS or st.kind == "select":
+                write_ms += t.total_ms
+        if read_ms + write_ms <= 0:
+            return
+        share = read_ms / (read_ms + write_ms)
+        busy = busy_backends(model)
+        cpus = model.host.cpu_count
+        load = busy / cpus
+        if share < options.min_read_share or load < options.min_load:
+            return
+        reads.sort(key=lambda r: -r[1])
+        listed = "\n".join(f"  - queryid {q} ({ms / read_ms:.0%} of read time): "
+                           f"{short(model.statement_text(q), 140)}"
+                           for q, ms in reads[: options.max_listed])
+        replicas = model.replicas
+        severity = (Severity.MEDIUM if load >= options.high_load and model.host.cpus is not None
+                    else self.severity)
+        target = model.snapshot.target
+        tuples = _tuple_mix(model)
+        if replicas:
+            todo = (f"{len(replicas)} standby(s) already stream from this primary "
+                    f"({', '.join(r.application_name or '?' for r in replicas)}): route these "
+                    "reads to them where a little lag is acceptable.")
+            action = None
+        else:
+            todo = ("Create a streaming replica (the action, run on the new host) and route "
+                    "these reads to it where a little lag is acceptable; reads that must see "
+                    "the session's own writes stay on the primary.")
+            action = Action(shell=(f"pg_basebackup -h {target.host or 'PRIMARY_HOST'} -p "
+                                   f"{target.port or 5432} -U replicator "
+                                   "-D /var/lib/postgresql/replica -R -X stream -C -S replica1 "
+                                   "-P"))
+        yield self.finding(
+            severity=severity,
+            title=f"Reads are {share:.0%} of the load ({busy:,.1f} busy backends on {cpus} "
+                  "CPUs): route them to read replicas",
+            detail=(f"Over {model.window.describe()} read-only statements took {share:.0%} of "
+                    f"the time of reads and writes{tuples}, and statements kept {busy:,.2f} "
+                    f"backends busy on average ({load:.0%} of {model.host.cpu_phrase()}). "
+                    f"{todo} The heaviest reads:\n{listed}"),
+            object=ObjectRef(),
+            action=action,
+            impact={"queryids": [q for q, _ in reads[: options.max_listed]]},
+            evidence={"read_share": round(share, 4), "read_ms": round(read_ms, 1),
+                      "write_ms": round(write_ms, 1), "busy_backends": round(busy, 3),
+                      "cpus": cpus, "cpus_assumed": model.host.cpus is None,
+                      "replicas": len(replicas)},
+            benefit=read_ms,
+        )
+
+
+def _tuple_mix(model: Model) -> str:
+    now = model.database
+    if now is None:
+        return ""
+    before = model.baseline.one("database", DatabaseStats) if model.baseline else None
+    read = now.tup_returned + now.tup_fetched
+    write = now.tup_inserted + now.tup_updated + now.tup_deleted
+    if before is not None:
+        read -= before.tup_returned + before.tup_fetched
+        write -= before.tup_inserted + before.tup_updated + before.tup_deleted
+    if read <= 0 or write < 0:
+        return ""
+    return f" (rows read {read:,} vs written {write:,})"
