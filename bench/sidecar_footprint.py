@@ -307,11 +307,13 @@ def synthetic_target(config: object):  # type: ignore[no-untyped-def]
     from pgsage.collectors import REGISTRY
     from pgsage.collectors.activity import Backend
     from pgsage.collectors.base import ServerContext
-    from pgsage.collectors.database import DatabaseAge, DatabaseStats
+    from pgsage.collectors.database import DatabaseStats
+    from pgsage.collectors.databases import DatabaseAge
     from pgsage.collectors.indexes import IndexStats
     from pgsage.collectors.server import ServerInfo
     from pgsage.collectors.settings import Setting
-    from pgsage.collectors.statements import StatementsInfo, StatementStats
+    from pgsage.collectors.statements import StatementStats
+    from pgsage.collectors.statements_info import StatementsInfo
     from pgsage.collectors.tables import TableStats
 
     def make(record, **values):  # type: ignore[no-untyped-def]

@@ -170,7 +170,7 @@ DERIVED_CUMULATIVE: set[str] = set()
 """Snapshot entries no catalog collector produces, by name -> record type.
 
 `collect()` runs only `REGISTRY`. An entry here is filled afterwards by the analyzer on the
-same session (the plan collector, `analyzer/plans.py`, EXPLAINs the top statements, which
+same session (the plan collector, `analyzer/live/plans.py`, EXPLAINs the top statements, which
 needs the workload model first), and it is still saved in and read back from snapshot
 files. Its status sits in the snapshot's `collectors` map like any collector's.
 """

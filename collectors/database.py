@@ -1,9 +1,5 @@
-"""The current database's pg_stat_database row, and wraparound ages of every database.
-
-`database` is this database's counters (transactions, blocks, tuples, temp files,
-deadlocks, sessions). `databases` covers the whole cluster, because transaction ID
-wraparound is a cluster-wide risk: the oldest datfrozenxid anywhere is what matters.
-"""
+"""The current database's pg_stat_database row: transactions, blocks, tuples, temp files,
+deadlocks, sessions (`databases` has every database's wraparound ages)."""
 
 from __future__ import annotations
 
@@ -49,21 +45,6 @@ class DatabaseStats:
     parallel_workers_launched: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DatabaseAge:
-    datid: int
-    datname: str
-    frozenxid_age: int
-    """age(datfrozenxid): transactions until wraparound protection is ~2^31 minus this."""
-    minmxid_age: int
-    allow_connections: bool
-    is_template: bool
-    connection_limit: int
-    """-1 unlimited; -2 marks a database left invalid by an interrupted DROP DATABASE."""
-    bytes: int | None
-    """None where the role may not CONNECT (and is not in pg_read_all_stats)."""
-
-
 @register
 class DatabaseCollector(SqlCollector):
     name: ClassVar[str] = "database"
@@ -71,12 +52,3 @@ class DatabaseCollector(SqlCollector):
     cumulative: ClassVar[bool] = True
     record = DatabaseStats
     description: ClassVar[str] = "pg_stat_database for the current database"
-
-
-@register
-class DatabasesCollector(SqlCollector):
-    name: ClassVar[str] = "databases"
-    cadence: ClassVar[str] = "activity"
-    cumulative: ClassVar[bool] = False
-    record = DatabaseAge
-    description: ClassVar[str] = "every database: xid and multixact wraparound ages, size"

@@ -1,8 +1,8 @@
-"""Replication: connected standbys, replication slots, prepared transactions.
+"""Replication: connected standbys (pg_stat_replication) and how far behind they are.
 
-All three hold back the primary: a lagging standby or an inactive slot retains WAL (disk
-fills), and a slot's xmin or a forgotten prepared transaction holds back vacuum and brings
-transaction ID wraparound closer. Lags are seconds or bytes of WAL.
+A lagging standby holds back the primary (with a slot, WAL is retained and the disk fills;
+with hot_standby_feedback, its xmin holds back vacuum). Lags are seconds or bytes of WAL.
+Slots and prepared transactions, which hold back the primary too, have their own modules.
 """
 
 from __future__ import annotations
@@ -38,45 +38,6 @@ class Replica:
     """Seconds since the standby last answered."""
 
 
-@dataclass(frozen=True, slots=True)
-class ReplicationSlot:
-    slot_name: str
-    plugin: str | None
-    slot_type: str
-    """physical or logical."""
-    database: str | None
-    temporary: bool
-    active: bool
-    active_pid: int | None
-    wal_status: str | None
-    """reserved, extended, unreserved or lost (max_slot_wal_keep_size exceeded)."""
-    safe_wal_size: int | None
-    retained_bytes: int | None
-    """WAL kept for the slot: current position minus restart_lsn; None on a standby."""
-    confirmed_flush_lag_bytes: int | None
-    """Logical slots: WAL not yet confirmed by the consumer; None on a standby."""
-    xmin_age: int | None
-    catalog_xmin_age: int | None
-    two_phase: bool | None = None
-    conflicting: bool | None = None
-    """16+: a logical slot invalidated by a conflict with recovery."""
-    invalidation_reason: str | None = None
-    inactive_since: float | None = None
-    failover: bool | None = None
-    synced: bool | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedXact:
-    gid: str
-    owner: str | None
-    database: str | None
-    prepared_age: float
-    """Seconds since PREPARE TRANSACTION."""
-    xid_age: int
-    """age(transaction): how far it holds back the xmin horizon."""
-
-
 @register
 class ReplicationCollector(SqlCollector):
     name: ClassVar[str] = "replication"
@@ -84,21 +45,3 @@ class ReplicationCollector(SqlCollector):
     cumulative: ClassVar[bool] = False
     record = Replica
     description: ClassVar[str] = "pg_stat_replication: connected standbys and their lag"
-
-
-@register
-class ReplicationSlotsCollector(SqlCollector):
-    name: ClassVar[str] = "replication_slots"
-    cadence: ClassVar[str] = "activity"
-    cumulative: ClassVar[bool] = False
-    record = ReplicationSlot
-    description: ClassVar[str] = "pg_replication_slots: retained WAL and held-back xmin"
-
-
-@register
-class PreparedXactsCollector(SqlCollector):
-    name: ClassVar[str] = "prepared_xacts"
-    cadence: ClassVar[str] = "activity"
-    cumulative: ClassVar[bool] = False
-    record = PreparedXact
-    description: ClassVar[str] = "pg_prepared_xacts: two-phase transactions and their age"

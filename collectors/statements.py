@@ -1,4 +1,4 @@
-"""pg_stat_statements: every counter the installed extension version has, and its _info.
+"""pg_stat_statements: every counter the installed extension version has.
 
 Counters come from `pg_stat_statements(showtext := false)`; texts are read in a second
 call only for queryids the caller does not know yet, because reading the text file is the
@@ -82,12 +82,6 @@ class StatementStats:
     """Only for queryids new to the caller; None means "text already known"."""
 
 
-@dataclass(frozen=True, slots=True)
-class StatementsInfo:
-    dealloc: int
-    stats_reset: float | None
-
-
 def located(ctx: ServerContext) -> tuple[str, tuple[int, ...]]:
     """Schema and version of pg_stat_statements, or Skip saying exactly what to run."""
     if ctx.preload_libraries is not None and "pg_stat_statements" not in ctx.preload_libraries:
@@ -125,18 +119,3 @@ class StatementsCollector:
         for row in rows:
             row["query"] = texts.get(row["queryid"])
         return records(StatementStats, rows)
-
-
-@register
-class StatementsInfoCollector:
-    name: ClassVar[str] = "statements_info"
-    cadence: ClassVar[str] = "statements"
-    cumulative: ClassVar[bool] = True
-    record = StatementsInfo
-    description: ClassVar[str] = "pg_stat_statements_info: evictions and last reset"
-
-    def run(self, ctx: ServerContext) -> CollectorRun:
-        schema, version = located(ctx)
-        rows = yield query("pg_stat_statements_info", version_num(version),
-                           identifiers={"schema": schema})
-        return records(StatementsInfo, rows)

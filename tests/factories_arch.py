@@ -19,11 +19,14 @@ from pgsage.analyzer.model.host import HostSpec
 from pgsage.analyzer.model.snapshot import Snapshot
 from pgsage.collectors.archiver import ArchiverStats
 from pgsage.collectors.columns import ColumnStats
-from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.hba import HbaRule
 from pgsage.collectors.key_ranges import KeyRange
 from pgsage.collectors.namespaces import Namespace
-from pgsage.collectors.replication import PreparedXact, Replica, ReplicationSlot
+from pgsage.collectors.prepared_xacts import PreparedXact
+from pgsage.collectors.replication import Replica
+from pgsage.collectors.replication_slots import ReplicationSlot
 from pgsage.collectors.roles import Role
 from pgsage.collectors.row_security import RowSecurity
 from pgsage.collectors.settings import Setting

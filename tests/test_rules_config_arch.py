@@ -10,7 +10,7 @@ from factories_arch import HOST, app_backend, arch_model, codes, make_role, with
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.analyzer.model.host import HostSpec
-from pgsage.collectors.statements import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfo
 
 GB = 1024**3
 

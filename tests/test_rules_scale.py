@@ -29,7 +29,7 @@ from pgsage.analyzer.model.host import HostSpec
 from pgsage.analyzer.model.snapshot import Snapshot
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.bgwriter import BgwriterStats
-from pgsage.collectors.database import DatabaseAge
+from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.wal import WalStats
 from pgsage.rules import REGISTRY, build_options
 from pgsage.rules.partitioning.range_candidate import choose_interval

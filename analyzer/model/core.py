@@ -24,22 +24,26 @@ from pgsage.collectors.activity import Backend
 from pgsage.collectors.archiver import ArchiverStats
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.constraints import Constraint
-from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.extensions import Extension
 from pgsage.collectors.hba import HbaRule
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.key_ranges import KeyRange
 from pgsage.collectors.namespaces import Namespace
 from pgsage.collectors.plans import PlanRecord
+from pgsage.collectors.prepared_xacts import PreparedXact
 from pgsage.collectors.redact import redact
 from pgsage.collectors.relations import Relation
-from pgsage.collectors.replication import PreparedXact, Replica, ReplicationSlot
+from pgsage.collectors.replication import Replica
+from pgsage.collectors.replication_slots import ReplicationSlot
 from pgsage.collectors.roles import Role
 from pgsage.collectors.row_security import RowSecurity
 from pgsage.collectors.sequences import SequenceState
 from pgsage.collectors.server import ServerInfo
 from pgsage.collectors.settings import Setting
-from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.statements_info import StatementsInfo
 from pgsage.collectors.tables import TableStats
 from pgsage.collectors.wal import WalStats
 

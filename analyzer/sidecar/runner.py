@@ -1,6 +1,6 @@
 """Drive the same generator collectors as the CLI, over the sidecar's asyncpg session.
 
-`analyzer.collect` runs every collector over a psycopg session; this module runs one group
+`analyzer.live.collect` runs every collector over a psycopg session; this module runs one group
 of them over an `AsyncSession`, with the same bootstrap, the same per-collector isolation
 (a failure is recorded with its reason and the rest goes on; only a lost connection stops
 the run) and the same one-line reasons (`classify`, keyed on SQLSTATE, so both drivers say

@@ -22,11 +22,13 @@ from pgsage.analyzer.sidecar.metrics import Rows
 from pgsage.analyzer.sidecar.settings import MetricsConfig
 from pgsage.analyzer.sidecar.topn import Membership
 from pgsage.collectors.activity import Backend
-from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.server import ServerInfo
 from pgsage.collectors.settings import Setting
-from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.statements_info import StatementsInfo
 from pgsage.collectors.tables import TableStats
 
 STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)",

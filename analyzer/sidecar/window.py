@@ -32,7 +32,8 @@ from pgsage.analyzer.sidecar.runner import Boot, CollectorResult
 from pgsage.collectors import REGISTRY
 from pgsage.collectors.base import DERIVED_CUMULATIVE
 from pgsage.collectors.database import DatabaseStats
-from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.statements_info import StatementsInfo
 
 HISTORY = frozenset({name for name, c in REGISTRY.items() if c.cumulative} | DERIVED_CUMULATIVE)
 """Collectors whose older records a baseline needs (each declares it: `cumulative`).

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
-from pgsage.collectors.statements import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfo
 from pgsage.rules._support.settings import applies, change, evidence
 from pgsage.rules.base import NoOptions, Rule, register
 

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
-from pgsage.collectors.database import DatabaseAge
+from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import vacuum
 from pgsage.rules._stats import OUTAGE_BENEFIT

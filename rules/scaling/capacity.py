@@ -14,7 +14,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.snapshot import Snapshot
 from pgsage.analyzer.units import format_bytes
-from pgsage.collectors.database import DatabaseAge
+from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.server import ServerInfo
 from pgsage.collectors.tables import TableStats
 from pgsage.rules.base import Rule, register

@@ -59,6 +59,11 @@ def test_collectors_run_in_registry_order_with_new_sources_after_sequences() -> 
         assert name in REGISTRY
 
 
+def test_every_collector_lives_in_the_module_named_after_it() -> None:
+    for name, collector in REGISTRY.items():
+        assert type(collector).__module__ == f"pgsage.collectors.{name}", name
+
+
 def test_every_record_is_a_frozen_slotted_dataclass() -> None:
     for name, collector in REGISTRY.items():
         record = collector.record

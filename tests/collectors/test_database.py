@@ -1,4 +1,4 @@
-"""The `database` collector on a real server, on every server version the suite has."""
+"""The `database` and `databases` collectors on a real server, on every version the suite has."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collector_support import SHOP, by, database_oid, run_as, seed, snapshot
 
 from pgsage.analyzer.live.collect import server_context
 from pgsage.analyzer.live.connection import Session
-from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.databases import DatabaseAge
 
 if TYPE_CHECKING:
     from conftest import PgDatabase

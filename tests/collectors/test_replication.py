@@ -1,4 +1,7 @@
-"""The `replication` collector on a real server, on every server version the suite has."""
+"""The `replication`, `replication_slots` and `prepared_xacts` collectors on a real server.
+
+On every server version the suite has; a standby and a two-phase server are started here.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ from collector_support import SHOP, by, eventually, seed, snapshot, throwaway, u
 from psycopg import errors as pg_errors
 
 from pgsage.analyzer.app.throwaway import DEFAULT_SETTINGS, ThrowawayServer
-from pgsage.collectors.replication import PreparedXact, Replica, ReplicationSlot
+from pgsage.collectors.prepared_xacts import PreparedXact
+from pgsage.collectors.replication import Replica
+from pgsage.collectors.replication_slots import ReplicationSlot
 
 if TYPE_CHECKING:
     from conftest import PgDatabase, PgServer

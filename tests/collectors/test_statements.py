@@ -1,4 +1,4 @@
-"""The `statements` collector on a real server, on every server version the suite has."""
+"""The `statements` and `statements_info` collectors on a real server (every version we have)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 import psycopg
 from collector_support import SHOP, assert_all_ok, by, database_oid, seed, snapshot
 
-from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.statements_info import StatementsInfo
 
 if TYPE_CHECKING:
     from conftest import PgDatabase

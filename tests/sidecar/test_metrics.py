@@ -28,11 +28,13 @@ from pgsage.analyzer.sidecar.settings import MetricsConfig, TargetConfig, sideca
 from pgsage.analyzer.sidecar.state import TargetState, health_rows
 from pgsage.analyzer.sidecar.window import Window
 from pgsage.collectors.activity import Backend
-from pgsage.collectors.database import DatabaseAge, DatabaseStats
+from pgsage.collectors.database import DatabaseStats
+from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.server import ServerInfo
 from pgsage.collectors.settings import Setting
-from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.statements_info import StatementsInfo
 from pgsage.collectors.tables import TableStats
 
 ROOT = Path(__file__).resolve().parents[2]

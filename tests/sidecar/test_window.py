@@ -11,7 +11,8 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.sidecar.topn import Membership
 from pgsage.analyzer.sidecar.window import Window
 from pgsage.collectors.database import DatabaseStats
-from pgsage.collectors.statements import StatementsInfo, StatementStats
+from pgsage.collectors.statements import StatementStats
+from pgsage.collectors.statements_info import StatementsInfo
 from pgsage.collectors.tables import TableStats
 
 
