@@ -27,6 +27,8 @@ from sidecar_support import fetch, parse, value, wait_for
 
 from pgsage.analyzer.app.throwaway import ThrowawayServer, embedded_bin_dir, free_port
 
+pytestmark = pytest.mark.subprocess  # promtool, prometheus and pgsage serve
+
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 PROM_DIR = DEPLOY / "prometheus"
@@ -261,6 +263,7 @@ def query(prom: str, expr: str) -> dict[str, Any]:
     return doc
 
 
+@pytest.mark.pg  # the stack starts a server of its own
 def test_promtool_check_metrics(stack: dict[str, str]) -> None:
     status, _, body = fetch(f"{stack['pgsage']}/metrics")
     assert status == 200
@@ -268,6 +271,7 @@ def test_promtool_check_metrics(stack: dict[str, str]) -> None:
     assert done.returncode == 0, _output(done)
 
 
+@pytest.mark.pg
 def test_dashboard_and_alert_queries(stack: dict[str, str]) -> None:
     prom = stack["prometheus"]
 

@@ -8,6 +8,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,6 +25,7 @@ def test_every_package_folder_is_installed_under_pgsage() -> None:
     assert set(setuptools["packages"]) == on_disk
 
 
+@pytest.mark.subprocess  # pip wheel
 def test_the_wheel_holds_only_the_pgsage_package(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
                     "--no-build-isolation", "--wheel-dir", str(tmp_path), str(ROOT)],
@@ -36,6 +39,7 @@ def test_the_wheel_holds_only_the_pgsage_package(tmp_path: Path) -> None:
     assert "pgsage/analyzer/app/demo_data/schema.sql" in names
 
 
+@pytest.mark.subprocess
 def test_importing_the_rules_loads_no_database_driver() -> None:
     code = ("import sys, pgsage.rules; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'psycopg', 'asyncpg'}), "

@@ -265,6 +265,7 @@ def bad_server(request: pytest.FixtureRequest) -> Iterator[ThrowawayServer]:
 
 
 @needs_binaries
+@pytest.mark.pg  # bad_server starts a server of its own
 def test_badly_configured_server(bad_server: ThrowawayServer) -> None:
     dsn = bad_server.dsn("shop")
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -289,6 +290,7 @@ def test_badly_configured_server(bad_server: ThrowawayServer) -> None:
 
 
 @needs_binaries
+@pytest.mark.pg
 def test_superuser_application_prepared_transaction_and_inactive_slot(
         bad_server: ThrowawayServer) -> None:
     dsn = bad_server.dsn("shop")
@@ -375,6 +377,7 @@ VACUUM ANALYZE;
 
 
 @needs_binaries
+@pytest.mark.pg
 @pytest.mark.parametrize("bin_dir", BIN_DIRS, ids=lambda d: d.parent.name
                          if d.parent.name.isdigit() else "embedded")
 def test_well_configured_server_stays_quiet(bin_dir: Path) -> None:

