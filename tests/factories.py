@@ -222,6 +222,9 @@ def make_snapshot(
 ) -> Snapshot:
     """A snapshot of a server up `uptime_days`, every collector ok unless `failed` says.
 
+    The database's statistics were reset when the server started (`stats_reset` moves
+    that), so table counters cover the uptime: a known window.
+
     `failed` maps a collector name to its skip reason; its rows are then absent. Collectors
     named in `absent` were not run at all (neither rows nor status).
     """
@@ -239,7 +242,8 @@ def make_snapshot(
         "indexes": list(indexes),
         "constraints": list(constraints),
         "sequences": list(sequences),
-        "database": [make_database(stats_reset)],
+        "database": [make_database(stats_reset if stats_reset is not None
+                                   else NOW - uptime_days * DAY)],
         "activity": list(activity),
     }
     rows.update(data or {})

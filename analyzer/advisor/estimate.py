@@ -16,6 +16,7 @@ from pgsage.analyzer.advisor.inputs import (
     redundant_after,
     score_per_byte,
     table_facts,
+    write_cost_note,
     write_overhead,
 )
 from pgsage.analyzer.advisor.naming import name_choices
@@ -87,6 +88,8 @@ def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions
     """Rank candidates without HypoPG: cost of a scan vs an index from pg_stats."""
     started = time.monotonic()
     plan = IndexPlan(method="estimate", parse_failures=workload.failures.copy())
+    if (note := write_cost_note(model)) is not None:
+        plan.notes.append(note)
     facts = table_facts(model)
     calls = calls_by_queryid(model)
     focus = focus_statements(model, workload, options)

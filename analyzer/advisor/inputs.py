@@ -52,14 +52,25 @@ def calls_by_queryid(model: Model) -> dict[int, int]:
 
 
 def rows_written(model: Model, relid: int) -> tuple[float, float]:
-    """(rows inserted or non-HOT updated, HOT updates) on a table over the window."""
+    """(rows inserted or non-HOT updated, HOT updates) on a table over the statements' window;
+    zero where the table counters cover another time (`write_cost_note` says so)."""
     table = model.tables.get(relid)
     if table is None:
         return 0.0, 0.0
-    ins = model.table_counter_over_window(relid, "n_tup_ins")
-    upd = model.table_counter_over_window(relid, "n_tup_upd")
-    hot = model.table_counter_over_window(relid, "n_tup_hot_upd")
+    ins = model.table_counter_over_window(relid, "n_tup_ins") or 0.0
+    upd = model.table_counter_over_window(relid, "n_tup_upd") or 0.0
+    hot = model.table_counter_over_window(relid, "n_tup_hot_upd") or 0.0
     return ins + max(upd - hot, 0.0), hot
+
+
+def write_cost_note(model: Model) -> str | None:
+    """Why the plan's write overhead is not counted, when it cannot be."""
+    if model.same_window:
+        return None
+    return ("write overhead not counted: pg_stat_statements covers "
+            f"{model.window.describe()} and the table counters {model.counter_window.describe()}"
+            "; rows written can only be weighed against reads over one window (--interval or "
+            "--baseline measure both)")
 
 
 def updated_columns(workload: Workload, table: TableRef) -> set[str]:

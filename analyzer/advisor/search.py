@@ -34,6 +34,7 @@ from pgsage.analyzer.advisor.inputs import (
     referenced_columns,
     score_per_byte,
     table_facts,
+    write_cost_note,
     write_overhead,
 )
 from pgsage.analyzer.advisor.naming import name_choices
@@ -282,6 +283,8 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
     over its extensions by one key column (Schlosser et al.'s Extend), within the budget."""
     started = time.monotonic()
     plan = IndexPlan(method="hypopg", parse_failures=workload.failures.copy())
+    if (note := write_cost_note(model)) is not None:
+        plan.notes.append(note)
     facts = table_facts(model)
     focus = focus_statements(model, workload, options)
     search = _Search(model, workload, whatif, options, progress)

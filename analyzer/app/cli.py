@@ -263,10 +263,7 @@ def analyze(
         cfg = _load_config(config, flags)
         older = Snapshot.load(baseline) if baseline else None
         if snapshot is not None:
-            current = Snapshot.load(snapshot)
-            if older is not None and older.taken_at >= current.taken_at:
-                raise UsageError("the baseline snapshot is not older than the current one")
-            report = run_rules(current, cfg, older)
+            report = run_rules(Snapshot.load(snapshot), cfg, older)
         else:
             report = analyze_live(dsn, cfg, seconds, _wait_with_progress, baseline=older,
                                   progress=_advisor_progress())

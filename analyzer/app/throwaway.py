@@ -198,9 +198,10 @@ class ThrowawayServer:
         self.restart()
         return self
 
-    def restart(self) -> None:
-        """(Re)start the server and wait until it accepts connections."""
-        self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "stop", check=False)
+    def restart(self, mode: str = "fast") -> None:
+        """(Re)start the server and wait until it accepts connections; `immediate` stops it
+        as a crash would (the next start runs crash recovery)."""
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "stop", check=False)
         done = self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.log_file),
                          "-w", "-t", "60", "start", check=False)
         if done.returncode != 0:

@@ -25,12 +25,28 @@ from pgsage.analyzer.live.whatif import WhatIf
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.index_plan import AdvisorOptions, IndexPlan, Progress
 from pgsage.analyzer.model.plan_tree import NotExplainable
-from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.model.snapshot import Snapshot, Target
 from pgsage.analyzer.output.index_report import plan_json, plan_text, plan_tree
 from pgsage.analyzer.output.report import Report, build
 
 Waiter = Callable[[float], None]
 """Waits the given seconds between two snapshots (the CLI shows progress while it does)."""
+
+
+def check_baseline(current: Snapshot, baseline: Snapshot) -> None:
+    """A baseline must be an older snapshot of the same database on the same server:
+    deltas between unrelated counters are numbers about nothing."""
+    now, then = current.target, baseline.target
+    if (now.database, now.host, now.port) != (then.database, then.host, then.port):
+        raise UsageError(f"the baseline snapshot is of {_named(then)}, not {_named(now)}: "
+                         "give a snapshot of the same database")
+    if baseline.taken_at >= current.taken_at:
+        raise UsageError("the baseline snapshot is not older than the current one")
+
+
+def _named(target: Target) -> str:
+    where = f"{target.host or 'local socket'}:{target.port or 5432}"
+    return f"database {target.database or '?'} on {where}"
 
 
 def take_snapshot(dsn: str | None, config: Config) -> Snapshot:
@@ -68,8 +84,8 @@ def analyze_live(dsn: str | None, config: Config, seconds: float | None = None,
     """
     with Session.open(dsn, config.limits) as session:
         current = collect(session)
-        if baseline is not None and baseline.taken_at >= current.taken_at:
-            raise UsageError("the baseline snapshot is not older than the current one")
+        if baseline is not None:
+            check_baseline(current, baseline)
         if seconds:
             baseline = add_plans(session, current)
             wait(seconds)
@@ -136,6 +152,8 @@ def indexes_live(dsn: str | None, config: Config, options: AdvisorOptions,
 
 def analyze(snapshot: Snapshot, config: Config, baseline: Snapshot | None = None) -> Report:
     """Offline analysis of snapshot files: the index advisor can only estimate here."""
+    if baseline is not None:
+        check_baseline(snapshot, baseline)
     return report(estimate_indexes(Model(snapshot, baseline, host=config.host)), config)
 
 

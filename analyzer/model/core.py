@@ -11,6 +11,7 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 
 import pandas as pd
@@ -22,6 +23,7 @@ from pgsage.analyzer.model.workload import Catalog, TableRef, Workload
 from pgsage.analyzer.model.workload import build as build_workload
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.archiver import ArchiverStats
+from pgsage.collectors.bgwriter import BgwriterStats
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.database import DatabaseStats
@@ -65,23 +67,76 @@ UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_600_000.
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """What the counters in this model cover."""
+    """The time a family of counters covers, and how pgsage knows its start.
 
-    start: float
+    Cumulative counters count from a start PostgreSQL records (a reset, or for fixed
+    statistics their creation) and survive a clean restart (PostgreSQL 15+ keeps them on
+    disk; so did 14's statistics collector) but not a crash. A rate is only honest over a
+    window whose start is known and that every counter in it shares; where the start
+    cannot be known, `start` is None and rates are not computed from it.
+    """
+
+    start: float | None
+    """None when the counters' start cannot be known (e.g. never reset since initdb)."""
     end: float
     kind: str
-    """`between-snapshots` (a baseline was given) or `since-reset` (cumulative counters)."""
+    """`between-snapshots` (two snapshots of the same counters) or `since-reset`."""
+    since: str = "statistics were last reset"
+    """What began a since-reset window, in words, for `describe()`."""
+
+    @property
+    def known(self) -> bool:
+        return self.start is not None
 
     @property
     def seconds(self) -> float:
-        return max(self.end - self.start, 0.0)
+        """The window's length; 0 when its start is unknown (no rate can use it)."""
+        return max(self.end - self.start, 0.0) if self.start is not None else 0.0
+
+    def per_second(self, count: float) -> float | None:
+        """`count` as a rate over this window, or None when the window gives no rate."""
+        return count / self.seconds if self.seconds > 0 else None
 
     def describe(self) -> str:
-        hours = self.seconds / 3600
-        span = f"{hours:.1f} h" if hours >= 1 else f"{self.seconds / 60:.1f} min"
+        """The window as a noun phrase: `over {describe()}` in a finding's text."""
+        if self.start is None:
+            return f"the time since {self.since} (start unknown)"
+        span = _span(self.seconds)
         if self.kind == "between-snapshots":
-            return f"the {span} between two snapshots"
-        return f"the {span} since statistics were last reset"
+            return (f"the {span} from {_clock(self.start)} to {_clock(self.end)} between two "
+                    "snapshots")
+        return f"the {span} since {_clock(self.start)}, when {self.since}"
+
+    def to_json(self) -> dict[str, object]:
+        """The report contract's window; an unknown start is a window of no length (`start`
+        = `end`, `seconds` 0, `known` false), so clients that read the stable fields never
+        see a guessed span."""
+        start = self.start if self.start is not None else self.end
+        return {"start": _iso(start), "end": _iso(self.end), "seconds": round(self.seconds, 3),
+                "kind": self.kind, "known": self.known, "described": self.describe()}
+
+
+def _span(seconds: float) -> str:
+    if seconds >= 2 * 86_400:
+        return f"{seconds / 86_400:.1f} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.0f} s"
+
+
+def _clock(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+CRASH_RESET_SLACK_S = 3600.0
+"""How long after the postmaster's start a start without saved statistics may reset them
+(crash recovery replays WAL first)."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +224,10 @@ class Model:
     @cached_property
     def databases(self) -> list[DatabaseAge]:
         return self.snapshot.rows("databases", DatabaseAge)
+
+    @cached_property
+    def bgwriter(self) -> BgwriterStats | None:
+        return self.snapshot.one("bgwriter", BgwriterStats)
 
     @cached_property
     def activity(self) -> list[Backend]:
@@ -267,18 +326,26 @@ class Model:
             return None
         return value * UNIT_MS.get(s.unit or "ms", 1.0) if value >= 0 else value
 
-    # --- window and statements ----------------------------------------------------------
+    # --- windows and statements ---------------------------------------------------------
     @cached_property
     def window(self) -> Window:
-        if self.baseline is not None:
-            return Window(self.baseline.taken_at, self.snapshot.taken_at, "between-snapshots")
-        starts = []
-        if self.statements_info and self.statements_info.stats_reset:
-            starts.append(self.statements_info.stats_reset)
-        if self.server:
-            starts.append(self.server.started_at)
-        start = max(starts) if starts else self.snapshot.taken_at
-        return Window(start, self.snapshot.taken_at, "since-reset")
+        """What pg_stat_statements' counters cover.
+
+        Between the two snapshots when the baseline has statements (the sidecar's first
+        cycles may not yet) and pg_stat_statements was not reset in between; otherwise since its last reset (`pg_stat_statements_info`, which
+        also records when the extension started counting, and survives a clean restart),
+        unknown where that view is missing. Never the postmaster's start: the counters
+        survive a clean restart, so dividing by the uptime inflates every rate.
+        """
+        info = self.statements_info
+        reset = info.stats_reset if info is not None else None
+        if self.baseline is not None and "statements" in self.baseline.data:
+            before = self.baseline.one("statements_info", StatementsInfo)
+            if reset is None or (before is not None and before.stats_reset == reset):
+                return Window(self.baseline.taken_at, self.snapshot.taken_at,
+                              "between-snapshots")
+        return Window(reset, self.snapshot.taken_at, "since-reset",
+                      "pg_stat_statements last started counting (a reset, or its first start)")
 
     @cached_property
     def statements(self) -> pd.DataFrame:
@@ -291,7 +358,7 @@ class Model:
         if self.derived is not None:
             return self.derived.statements
         current = self._own_statements_dropped(_statements_frame(self.snapshot))
-        if current.empty or self.baseline is None:
+        if current.empty or self.baseline is None or self.window.kind != "between-snapshots":
             return current
         before = self._own_statements_dropped(_statements_frame(self.baseline))
         if before.empty:
@@ -340,28 +407,100 @@ class Model:
 
     @cached_property
     def stats_start(self) -> float:
-        """When this database's cumulative table and index counters started counting.
+        """Since when this database's table and index counters have counted at least: the
+        later of the postmaster's start and the last reset (or crash).
 
-        The later of the server start and the database's last statistics reset: counters
-        survive a clean restart but a crash discards them, so the window is never longer
-        than the truth.
+        For verdicts such as "not scanned once in 30 days", not for rates: the counters of an
+        object that existed ran at least since then (a clean restart keeps them, a crash or
+        a reset discards them), so the idle time is never overstated; a rate over it would
+        be, after a clean restart (`counter_window` is for rates).
         """
-        from pgsage.collectors.database import DatabaseStats
-
-        starts: list[float] = []
-        if self.server is not None:
-            starts.append(self.server.started_at)
-        db = self.snapshot.one("database", DatabaseStats)
-        if db is not None and db.stats_reset is not None:
-            starts.append(db.stats_reset)
-        return max(starts) if starts else self.window.start
+        starts = [s for s in (self.server.started_at if self.server else None,
+                              self.database.stats_reset if self.database else None)
+                  if s is not None]
+        return max(starts) if starts else self.snapshot.taken_at
 
     @cached_property
     def counter_window(self) -> Window:
-        """The window table and index counters cover (the model's when there is a baseline)."""
+        """What this database's table, index and database counters cover.
+
+        Between the two snapshots when the baseline has table counters (the sidecar's
+        first cycles may not yet) and the database's statistics were not reset in between; otherwise since `pg_stat_database.stats_reset`. On 15+ that
+        is null until someone resets them, and the counters then run from initdb, the
+        database's creation or the last crash: after a crash PostgreSQL also resets the
+        shared statistics (bgwriter/checkpointer) as recovery ends, which dates it; without
+        that the start is unknown.
+        """
+        db = self.database
+        reset = db.stats_reset if db is not None else None
+        if self.baseline is not None and "tables" in self.baseline.data:
+            before = self.baseline.one("database", DatabaseStats)
+            if before is None or before.stats_reset == reset:
+                return Window(self.baseline.taken_at, self.snapshot.taken_at,
+                              "between-snapshots")
+        if reset is not None:
+            return Window(reset, self.snapshot.taken_at, "since-reset",
+                          "this database's statistics were last reset")
+        crash = self._crash_recovery_end()
+        if crash is not None:
+            return Window(crash, self.snapshot.taken_at, "since-reset",
+                          "the server started without saved statistics (after a crash or "
+                          "initdb)")
+        return Window(None, self.snapshot.taken_at, "since-reset",
+                      "this database's statistics started counting (never reset)")
+
+    def _crash_recovery_end(self) -> float | None:
+        """When the server last started without saved statistics (after a crash, or its
+        first start after initdb), if it did: PostgreSQL 15+ then resets every shared
+        statistics family (bgwriter, WAL, archiver) with one and the same timestamp while
+        the server starts, and the database counters begin from nothing at that start. A
+        person's pg_stat_reset_shared() resets one family, never all to one microsecond."""
+        if self.server is None or self.bgwriter is None or self.wal is None:
+            return None
+        resets = {self.bgwriter.stats_reset, self.wal.stats_reset,
+                  self.archiver.stats_reset if self.archiver is not None else None}
+        resets.discard(None)
+        started = self.server.started_at
+        if len(resets) == 1 and self.bgwriter.stats_reset is not None and \
+                self.wal.stats_reset is not None and \
+                started <= self.bgwriter.stats_reset <= started + CRASH_RESET_SLACK_S:
+            return started
+        return None
+
+    def shared_window(self, reset: float | None, name: str) -> Window:
+        """The window of a server-wide counter family (bgwriter, WAL, archiver) that has a
+        reset time of its own: between the snapshots, or since that reset."""
         if self.baseline is not None:
-            return self.window
-        return Window(self.stats_start, self.snapshot.taken_at, "since-reset")
+            return Window(self.baseline.taken_at, self.snapshot.taken_at, "between-snapshots")
+        return Window(reset, self.snapshot.taken_at, "since-reset",
+                      f"{name} statistics were last reset")
+
+    @cached_property
+    def windows(self) -> dict[str, Window]:
+        """Every counter family's window, for the report (`window.families` in JSON)."""
+        out = {"statements": self.window, "tables": self.counter_window}
+        if self.bgwriter is not None:
+            out["bgwriter"] = self.shared_window(self.bgwriter.stats_reset, "bgwriter")
+            if self.bgwriter.checkpointer_stats_reset is not None:
+                out["checkpointer"] = self.shared_window(
+                    self.bgwriter.checkpointer_stats_reset, "checkpointer")
+        if self.wal is not None:
+            out["wal"] = self.shared_window(self.wal.stats_reset, "WAL")
+        if self.archiver is not None:
+            out["archiver"] = self.shared_window(self.archiver.stats_reset, "archiver")
+        return out
+
+    @cached_property
+    def same_window(self) -> bool:
+        """Statement and table counters cover the same time, so one may be weighed against
+        the other (reads from pg_stat_statements against writes from pg_stat_user_tables)."""
+        a, b = self.window, self.counter_window
+        if not (a.known and b.known):
+            return False
+        assert a.start is not None and b.start is not None
+        if a.kind == b.kind == "between-snapshots":
+            return True
+        return abs(a.start - b.start) <= max(1.0, 0.01 * min(a.seconds, b.seconds))
 
     @cached_property
     def _baseline_tables(self) -> dict[int, TableStats]:
@@ -379,26 +518,22 @@ class Model:
         now = getattr(table, name, None) if table is not None else None
         if now is None:
             return None
+        if self.counter_window.kind != "between-snapshots":
+            return int(now)
         before_table = self._baseline_tables.get(relid)
         before = getattr(before_table, name, None) if before_table is not None else None
         if before is None or before > now:
             return int(now)
         return int(now - before)
 
-    def table_counter_over_window(self, relid: int, name: str) -> float:
-        """A table counter scaled to the statements' window, so the two can be compared.
-
-        Without a baseline, pg_stat_statements may have been reset long after the table
-        counters started (typically after a data load): the counter's average rate over
-        its own window, times the statements' window, is the fair estimate.
-        """
+    def table_counter_over_window(self, relid: int, name: str) -> float | None:
+        """A table counter over the statements' window, or None where the two families of
+        counters cover different times (a bulk load before a pg_stat_statements reset must
+        not be weighed against a few hours of reads)."""
+        if not self.same_window:
+            return None
         value = self.table_counter(relid, name)
-        if value is None:
-            return 0.0
-        own, wanted = self.counter_window.seconds, self.window.seconds
-        if self.baseline is not None or own <= 0 or wanted >= own:
-            return float(value)
-        return value * wanted / own
+        return float(value) if value is not None else None
 
     @cached_property
     def catalog(self) -> Catalog:

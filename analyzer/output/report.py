@@ -23,6 +23,7 @@ def iso(ts: float) -> str:
 class Report:
     target: Target
     window: Window
+    """pg_stat_statements' window, the one most findings rest on."""
     collectors: dict[str, CollectorStatus]
     recommendations: list[Recommendation]
     notes: list[str] = field(default_factory=list)
@@ -30,6 +31,8 @@ class Report:
     """What the rules could not see from SQL, for a person to answer."""
     sections: dict[str, Any] = field(default_factory=dict)
     """Extra JSON sections a command adds (e.g. `index_plan` from `pgsage indexes`)."""
+    windows: dict[str, Window] = field(default_factory=dict)
+    """Every counter family's window (statements, tables, bgwriter, wal, archiver)."""
     appendix: str = ""
     """The same sections as plain text, printed after the findings in table and Markdown."""
 
@@ -49,12 +52,8 @@ class Report:
                 "port": self.target.port,
                 "server_version_num": self.target.server_version_num,
             },
-            "window": {
-                "start": iso(self.window.start),
-                "end": iso(self.window.end),
-                "seconds": round(self.window.seconds, 3),
-                "kind": self.window.kind,
-            },
+            "window": {**self.window.to_json(),
+                       "families": {name: w.to_json() for name, w in self.windows.items()}},
             "collectors": {k: v.to_json() for k, v in self.collectors.items()},
             "summary": self.counts(),
             "notes": list(self.notes),
@@ -69,6 +68,7 @@ def build(model: Model, recommendations: list[Recommendation], notes: list[str],
     return Report(
         target=model.snapshot.target,
         window=model.window,
+        windows=model.windows,
         collectors=dict(model.snapshot.status),
         recommendations=recommendations,
         notes=notes,

@@ -1,0 +1,125 @@
+"""Every rate over a window that is really known: restarts, crashes, resets, bulk loads.
+
+Each test has a throwaway server of its own (of each version the suite runs), because it
+restarts, crashes or resets it. What is asserted is the window the model gives each family
+of counters, and that nothing is weighed against counters of another window.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import PgServer, version_matches
+
+from pgsage.analyzer.app.throwaway import ThrowawayServer
+from pgsage.analyzer.engine.config import Config
+from pgsage.analyzer.engine.pipeline import estimate_indexes, take_snapshot
+from pgsage.analyzer.model.core import Model
+from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.statements import StatementsInfo
+
+
+@pytest.fixture
+def server(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[ThrowawayServer]:
+    for marker in request.node.iter_markers("pg"):
+        if not version_matches(marker.args[0], pg_server.version_num):
+            pytest.skip(f"needs PostgreSQL {marker.args[0]}")
+    if pg_server.throwaway is None:
+        pytest.skip("restarts its server: needs throwaway servers")
+    with ThrowawayServer(pg_server.throwaway.bin_dir) as own:
+        own.psql("CREATE EXTENSION pg_stat_statements;")
+        yield own
+
+
+def load(server: ThrowawayServer, rows: int = 20_000) -> None:
+    server.psql(f"CREATE TABLE IF NOT EXISTS t (id int);"
+                f"INSERT INTO t SELECT generate_series(1, {rows});"
+                "SELECT count(*) FROM t; SELECT count(*) FROM t WHERE id = 7;")
+
+
+def model_of(server: ThrowawayServer) -> Model:
+    return Model(take_snapshot(server.dsn(), Config()))
+
+
+def test_statement_window_after_a_clean_restart_runs_from_the_last_reset(
+        server: ThrowawayServer) -> None:
+    load(server)
+    before = model_of(server)
+    server.restart()
+    model = model_of(server)
+    info = model.snapshot.one("statements_info", StatementsInfo)
+    started = model.snapshot.one("server", ServerInfo)
+    assert info is not None and started is not None and info.stats_reset is not None
+    assert model.window.start == info.stats_reset == before.window.start
+    assert model.window.start < started.started_at  # not the postmaster's start
+    assert model.window.kind == "since-reset" and "pg_stat_statements" in model.window.since
+
+
+@pytest.mark.pg(">= 15")
+def test_a_clean_restart_leaves_never_reset_table_counters_without_a_start(
+        server: ThrowawayServer) -> None:
+    load(server)
+    server.restart()
+    window = model_of(server).counter_window
+    assert not window.known and window.seconds == 0.0 and window.per_second(100) is None
+    assert "start unknown" in window.describe()
+
+
+@pytest.mark.pg(">= 15")
+def test_a_crash_restart_dates_the_table_counters_from_that_start(
+        server: ThrowawayServer) -> None:
+    load(server)
+    server.restart(mode="immediate")
+    model = model_of(server)
+    started = model.snapshot.one("server", ServerInfo)
+    assert started is not None
+    assert model.counter_window.start == started.started_at
+    assert "without saved statistics" in model.counter_window.describe()
+
+
+def test_pg_stat_reset_starts_the_table_window_and_leaves_the_statements_one(
+        server: ThrowawayServer) -> None:
+    load(server)
+    before = model_of(server)
+    time.sleep(1.1)
+    server.psql("SELECT pg_stat_reset();")
+    model = model_of(server)
+    assert model.database is not None and model.database.stats_reset is not None
+    assert model.counter_window.start == model.database.stats_reset
+    assert model.window.start == before.window.start
+
+
+def test_a_bulk_load_before_a_statements_reset_is_not_weighed_against_the_reads(
+        server: ThrowawayServer) -> None:
+    load(server, rows=200_000)
+    server.psql("SELECT pg_stat_reset();")  # the table counters start with the load...
+    server.psql("INSERT INTO t SELECT generate_series(1, 200000);")
+    time.sleep(3)
+    server.psql("SELECT pg_stat_statements_reset();")  # ...the statements after it
+    for _ in range(3):
+        server.psql("SELECT count(*) FROM t WHERE id = 7;")
+    model = estimate_indexes(model_of(server))
+    assert model.window.known and model.counter_window.known and not model.same_window
+    assert model.table_counter_over_window(next(iter(model.tables)), "n_tup_ins") is None
+    assert any("write overhead not counted" in n for n in model.index_plan.notes)
+
+
+def test_a_baseline_of_another_database_is_refused(server: ThrowawayServer,
+                                                    tmp_path: Path) -> None:
+    server.psql("CREATE DATABASE other;")
+    files = []
+    for db in ("other", "postgres"):
+        out = tmp_path / f"{db}.json"
+        subprocess.run([sys.executable, "-m", "pgsage.analyzer", "snapshot", server.dsn(db),
+                        "-o", str(out)], check=True, capture_output=True)
+        files.append(out)
+    run = subprocess.run([sys.executable, "-m", "pgsage.analyzer", "analyze", "--snapshot",
+                          str(files[1]), "--baseline", str(files[0])],
+                         capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and "baseline snapshot is of database other" in run.stderr
