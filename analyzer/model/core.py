@@ -332,9 +332,10 @@ class Model:
         """What pg_stat_statements' counters cover.
 
         Between the two snapshots when the baseline has statements (the sidecar's first
-        cycles may not yet) and pg_stat_statements was not reset in between; otherwise since its last reset (`pg_stat_statements_info`, which
-        also records when the extension started counting, and survives a clean restart),
-        unknown where that view is missing. Never the postmaster's start: the counters
+        cycles may not yet) and pg_stat_statements was not reset in between; otherwise
+        since its last reset (`pg_stat_statements_info`, which also records when the
+        extension started counting, and survives a clean restart), unknown where that view
+        is missing. Never the postmaster's start: the counters
         survive a clean restart, so dividing by the uptime inflates every rate.
         """
         info = self.statements_info
@@ -425,8 +426,9 @@ class Model:
         """What this database's table, index and database counters cover.
 
         Between the two snapshots when the baseline has table counters (the sidecar's
-        first cycles may not yet) and the database's statistics were not reset in between; otherwise since `pg_stat_database.stats_reset`. On 15+ that
-        is null until someone resets them, and the counters then run from initdb, the
+        first cycles may not yet) and the database's statistics were not reset in between;
+        otherwise since `pg_stat_database.stats_reset`. On 15+ that is null until someone
+        resets them, and the counters then run from initdb, the
         database's creation or the last crash: after a crash PostgreSQL also resets the
         shared statistics (bgwriter/checkpointer) as recovery ends, which dates it; without
         that the start is unknown.

@@ -21,7 +21,7 @@ from pgsage.analyzer.engine.config import Config
 from pgsage.analyzer.engine.pipeline import estimate_indexes, take_snapshot
 from pgsage.analyzer.model.core import Model
 from pgsage.collectors.server import ServerInfo
-from pgsage.collectors.statements import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfo
 
 
 @pytest.fixture
