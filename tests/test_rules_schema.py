@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from factories import make_fk, make_index, make_pkey, make_sequence, make_statement, make_table
-from factories_arch import arch_model, codes, make_column, make_key_range
+from factories import (
+    NOW,
+    make_fk,
+    make_index,
+    make_pkey,
+    make_sequence,
+    make_statement,
+    make_table,
+)
+from factories_arch import arch_model, arch_snapshot, codes, make_column, make_key_range
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
@@ -101,18 +109,27 @@ def test_sd003_passes_with_timestamptz() -> None:
 
 
 # --- SD004 int4 keys -------------------------------------------------------------------------
-def _int4(rows: float, last: int, inserts: int = 0, **seq: object) -> Model:
+def _int4(rows: float, last: int, inserts: int = 0, earlier: int | None = None,
+          **seq: object) -> Model:
+    """`earlier`: the sequence's last value in a baseline snapshot an hour before."""
     t = make_table("orders", rows=rows, n_tup_ins=inserts)
-    return arch_model(tables=[t], constraints=[pk(t)],
-                      sequences=[make_sequence(last_value=last, **seq)],
-                      data={"columns": [make_column(t, "id", "integer")]})
+    columns = {"columns": [make_column(t, "id", "integer")]}
+    baseline = None
+    if earlier is not None:
+        baseline = arch_snapshot(taken_at=NOW - 3600, tables=[t], constraints=[pk(t)],
+                                 sequences=[make_sequence(last_value=earlier, **seq)],
+                                 data=columns)
+    return arch_model(tables=[t], constraints=[pk(t)], baseline=baseline,
+                      sequences=[make_sequence(last_value=last, **seq)], data=columns)
 
 
 def test_sd004_fast_growing_int4_key_gives_the_time_left() -> None:
-    # 30 days of uptime, 1.2 billion inserts: ~460 per second, ~23 days left of int4.
-    [f] = findings(_int4(rows=1e6, last=1_200_000_000, inserts=1_200_000_000), "SD004")
+    # The sequence advanced 1.8M values in an hour (500/s): ~22 days left of int4.
+    model = _int4(rows=1e6, last=1_200_000_000, earlier=1_198_200_000)
+    [f] = findings(model, "SD004")
     assert f.evidence["position_source"].startswith("sequence")
     assert 0 < f.evidence["days_left"] < 3 * 365
+    assert f.evidence["values_per_second"] == 500.0
     assert f.action and 'ALTER COLUMN id TYPE bigint' in (f.action.sql or "")
     assert 'ALTER SEQUENCE public.orders_id_seq AS bigint;' in (f.action.sql or "")
 
@@ -133,6 +150,16 @@ def test_sd004_leaves_a_key_without_sequence_near_its_end_to_mt013() -> None:
                        data={"columns": [make_column(t, "id", "integer")],
                              "key_ranges": [make_key_range(t, max_value=2_000_000_000)]})
     assert codes(model, ["SD004", "MT013"]) == ["MT013"]
+
+
+def test_sd004_projects_nothing_from_inserts_alone() -> None:
+    # Bulk loads with explicit ids, delete-and-reinsert: inserts without key use.
+    assert codes(_int4(rows=1e6, last=1_200_000_000, inserts=1_200_000_000), ["SD004"]) == []
+
+
+def test_sd004_is_quiet_when_the_sequence_did_not_move() -> None:
+    model = _int4(rows=1e6, last=1_200_000_000, inserts=5_000_000, earlier=1_200_000_000)
+    assert codes(model, ["SD004"]) == []
 
 
 def test_sd004_passes_for_small_slow_tables_and_bigint() -> None:

@@ -20,7 +20,8 @@ class StaleStatistics(Rule):
     """A table was never analyzed, or changed a lot since its statistics were gathered.
 
     What it detects:
-        Tables with at least `min_rows` rows that were never analyzed (medium), or whose
+        Tables with at least `min_rows` rows that were never analyzed (no analyze time and
+        no pg_stats rows: a crash discards the times, not pg_stats) (medium), or whose
         rows changed since the last analyze exceed twice what autovacuum's analyze
         settings wait for (low). Partitioned parents are left out: autovacuum never
         analyzes them, which is worth a scheduled ANALYZE of its own.
@@ -54,12 +55,16 @@ class StaleStatistics(Rule):
         large_rows: int = 1_000_000
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
+        with_statistics = {c.relid for c in model.columns if c.inherited is not None}
         for t in model.tables.values():
             if t.relkind not in ("r", "m"):
                 continue
             rows = max(t.reltuples, float(t.n_live_tup or 0), 0.0)
             changed = t.n_mod_since_analyze or 0
-            never = t.last_analyze is None and t.last_autoanalyze is None
+            # The last-analyze times are statistics counters, which a crash discards;
+            # pg_stats is catalog data and survives: a table it describes was analyzed.
+            never = (t.last_analyze is None and t.last_autoanalyze is None
+                     and t.relid not in with_statistics)
             if never and max(rows, changed) >= options.min_rows:
                 yield self._finding(t, rows, changed, Severity.MEDIUM,
                                     "has never been analyzed: the planner guesses its row "

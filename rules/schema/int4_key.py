@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pgsage.analyzer.model.core import Model
+from pgsage.analyzer.model.core import Model, Window
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
+from pgsage.collectors.key_ranges import KeyRange
 from pgsage.collectors.sequences import SequenceState
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import alter_columns_type
-from pgsage.rules._stats import DAY, counter_window, describe, table_counter
+from pgsage.rules._stats import DAY
 from pgsage.rules._support.catalog import (
     INT_MAX,
     columns_of,
@@ -31,8 +32,11 @@ class Int4Key(Rule):
 
     What it detects:
         Single-column primary keys of type integer or smallint on tables with at least
-        `min_rows` rows, or where the insert rate observed over the window leaves less
-        than `horizon_days` until the type's maximum (2147483647 for integer). The
+        `min_rows` rows, or where the key's own advance between two snapshots (the owning
+        sequence's last value, else the largest value in pg_stats) leaves less than
+        `horizon_days` until the type's maximum (2147483647 for integer). Insert counts
+        are no measure of key use (COPY with explicit ids, delete-and-reinsert, keys
+        without a sequence), so one snapshot gives no projection. The
         position is the owning sequence's last value, else the largest value in pg_stats,
         else the row count. Keys whose sequence has already used MT001's share of its range
         are left to MT001, and keys without a sequence near their end to MT013: one finding
@@ -54,7 +58,7 @@ class Int4Key(Rule):
 
     Options:
         min_rows: rows from which an int4 key is reported whatever the insert rate.
-        horizon_days: report when the observed insert rate exhausts the key within this.
+        horizon_days: report when the key's measured advance exhausts it within this.
     """
 
     code: ClassVar[str] = "SD004"
@@ -73,7 +77,12 @@ class Int4Key(Rule):
         ranges = {(k.relid, k.column): k for k in model.key_ranges}
         cols = columns_of(model)
         warn = SequenceExhaustion.Options().warn_ratio
-        window = counter_window(model)
+        before_seqs = ({(s.schema, s.name): s for s in model.baseline.rows("sequences",
+                                                                            SequenceState)}
+                       if model.baseline is not None else {})
+        before_ranges = ({(k.relid, k.column): k for k in model.baseline.rows("key_ranges",
+                                                                             KeyRange)}
+                         if model.baseline is not None else {})
         for relid, pk in primary_keys(model).items():
             t = model.tables.get(relid)
             if t is None or t.is_partition or len(pk.columns) != 1:
@@ -86,38 +95,59 @@ class Int4Key(Rule):
             rows = rows_with_partitions(model, t)
             seq = owned.get((t.schema, t.name, column))
             key_range = ranges.get((relid, column))
+            earlier: int | None = None
             if seq is not None and seq.readable and seq.last_value is not None:
                 if sequence_range(seq).used(seq.last_value) >= warn:
                     continue  # MT001 reports it
                 position, source = seq.last_value, f"sequence {seq.schema}.{seq.name}"
+                old = before_seqs.get((seq.schema, seq.name))
+                earlier = old.last_value if old is not None and old.readable else None
             elif key_range is not None and key_range.max_value is not None:
                 if key_range.max_value / limit >= warn:
                     continue  # MT013 reports it
                 position, source = key_range.max_value, "largest value in pg_stats"
+                old_range = before_ranges.get((relid, column))
+                earlier = old_range.max_value if old_range is not None else None
             else:
                 position, source = int(rows), "row count (a lower bound)"
-            inserts = table_counter(model, relid, "n_tup_ins") or 0
-            rate = inserts / window.seconds if window.seconds > 0 else 0.0
-            days_left = (limit - position) / rate / DAY if rate > 0 else None
+            rate = self._advance(model, position, earlier)
+            days_left = (limit - position) / rate / DAY if rate else None
             soon = days_left is not None and days_left < options.horizon_days
             if rows < options.min_rows and not soon:
                 continue
             yield self._finding(model, t, column, col.type, limit, rows, position, source,
-                                rate, days_left, seq, describe(window))
+                                rate, days_left, seq, earlier is not None)
+
+    @staticmethod
+    def _advance(model: Model, position: int, earlier: int | None) -> float | None:
+        """Key values used per second between the snapshots, or None without a measure."""
+        if model.baseline is None or earlier is None:
+            return None
+        seconds = model.snapshot.taken_at - model.baseline.taken_at
+        if seconds <= 0 or position < earlier:
+            return None  # a reset sequence or an emptied table: no steady advance to project
+        return (position - earlier) / seconds
 
     def _finding(self, model: Model, t: TableStats, column: str, type_name: str, limit: int,
-                 rows: float, position: int, source: str, rate: float,
+                 rows: float, position: int, source: str, rate: float | None,
                  days_left: float | None, seq: SequenceState | None,
-                 window: str) -> Recommendation:
+                 measured: bool) -> Recommendation:
         refs = [c for c in foreign_keys(model)
                 if c.ref_relid == t.relid and c.ref_columns == (column,) and len(c.columns) == 1]
         lines = [alter_columns_type(t.schema, t.name, [(column, "bigint")])]
         lines += [alter_columns_type(c.schema, c.table, [(c.columns[0], "bigint")]) for c in refs]
         if seq is not None:
             lines.append(f"ALTER SEQUENCE {ident(seq.schema, seq.name)} AS bigint;")
-        when = (f"at the {rate:,.1f} inserts per second observed over {window} it reaches "
-                f"the maximum in about {days_left:,.0f} days" if days_left is not None
-                else f"no inserts were observed over {window}")
+        window = (Window(model.baseline.taken_at, model.snapshot.taken_at,
+                         "between-snapshots").describe() if model.baseline is not None else "")
+        if days_left is not None and rate is not None:
+            when = (f"it advanced {rate:,.1f} values per second over {window}, which "
+                    f"reaches the maximum in about {days_left:,.0f} days")
+        elif measured:
+            when = f"it did not advance over {window}"
+        else:
+            when = ("one snapshot gives no rate of use (--interval, --baseline or the sidecar "
+                    "measure the key's advance)")
         referencing = (f" {len(refs)} foreign key(s) reference it and change with it "
                        f"({', '.join(f'{c.schema}.{c.table}.{c.columns[0]}' for c in refs)})."
                        if refs else "")
@@ -132,9 +162,11 @@ class Int4Key(Rule):
             action=Action(sql="\n".join(lines)),
             evidence={"type": type_name, "position": position, "position_source": source,
                       "max_value": limit, "used_ratio": round(position / limit, 4),
-                      "rows": round(rows), "inserts_per_second": round(rate, 3),
+                      "rows": round(rows),
+                      "values_per_second": round(rate, 3) if rate is not None else None,
                       "days_left": round(days_left, 1) if days_left is not None else None,
                       "referencing_columns": [f"{c.schema}.{c.table}.{c.columns[0]}"
                                               for c in refs]},
             benefit=rows,
         )
+

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PgServer, version_matches
+from conftest import PgDatabase, PgServer, version_matches
 
 from pgsage.analyzer.app.throwaway import ThrowawayServer
-from pgsage.analyzer.engine.config import Config
+from pgsage.analyzer.engine.advise import advise
+from pgsage.analyzer.engine.config import Config, RulesConfig
 from pgsage.analyzer.engine.pipeline import estimate_indexes, take_snapshot
 from pgsage.analyzer.model.core import Model
 from pgsage.collectors.server import ServerInfo
@@ -27,7 +28,7 @@ from pgsage.collectors.statements_info import StatementsInfo
 @pytest.fixture
 def server(pg_server: PgServer, request: pytest.FixtureRequest) -> Iterator[ThrowawayServer]:
     for marker in request.node.iter_markers("pg"):
-        if not version_matches(marker.args[0], pg_server.version_num):
+        if marker.args and not version_matches(marker.args[0], pg_server.version_num):
             pytest.skip(f"needs PostgreSQL {marker.args[0]}")
     if pg_server.throwaway is None:
         pytest.skip("restarts its server: needs throwaway servers")
@@ -123,3 +124,32 @@ def test_a_baseline_of_another_database_is_refused(server: ThrowawayServer,
                          capture_output=True, text=True)
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "baseline snapshot is of database other" in run.stderr
+
+
+def test_a_bulk_load_with_explicit_keys_projects_no_key_exhaustion(
+        pg: PgDatabase) -> None:
+    pg.execute("CREATE TABLE events (id serial PRIMARY KEY, v int);"
+               "SELECT nextval('events_id_seq');")
+    first = take_snapshot(pg.dsn, Config())
+    # A load that brings its own ids and a delete-and-reinsert: the sequence never moves.
+    pg.execute("INSERT INTO events SELECT g, g FROM generate_series(2, 300000) g;"
+               "DELETE FROM events WHERE id < 100000;"
+               "INSERT INTO events SELECT g, g FROM generate_series(2, 99999) g;")
+    time.sleep(1.1)
+    model = estimate_indexes(Model(take_snapshot(pg.dsn, Config()), first))
+    (relid,) = model.tables
+    assert (model.table_counter(relid, "n_tup_ins") or 0) >= 390_000
+    assert advise(model, RulesConfig(select=("SD004",)))[0] == []
+
+
+@pytest.mark.pg(">= 15")
+def test_a_crash_restart_does_not_make_analyzed_tables_never_analyzed(
+        server: ThrowawayServer) -> None:
+    server.psql("CREATE TABLE big AS SELECT g AS id, g % 7 AS k FROM generate_series(1, 20000) g;"
+                "ANALYZE big; CHECKPOINT;")  # durable: the throwaway commits asynchronously
+    server.restart(mode="immediate")
+    model = estimate_indexes(model_of(server))
+    big = next(t for t in model.tables.values() if t.name == "big")
+    assert big.last_analyze is None  # the crash discarded the counter...
+    found = advise(model, RulesConfig(select=("MT011",), options={"MT011": {"min_rows": 1000}}))
+    assert found[0] == []  # ...but pg_stats still describes the table
