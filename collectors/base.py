@@ -111,14 +111,12 @@ ANY_VERSION = 0
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-@functools.cache
-def sql(name: str, version: int) -> str:
+def sql_file_name(name: str, version: int) -> str:
     """The newest `collectors/sql/<name>_post_<since>.sql` with `since <= version`.
 
     `version` is the server's `server_version_num`, or for an extension's own views (the
     `pg_stat_statements*` files) the extension's version as `version_num` gives it
-    (1.12 -> 11200). Read once per (name, version): the files are part of the package.
-    See collectors/sql/README.md for the conventions of the files.
+    (1.12 -> 11200). See collectors/sql/README.md for the conventions of the files.
     """
     candidates: list[tuple[int, str]] = []
     for entry in resources.files(__package__).joinpath("sql").iterdir():
@@ -127,8 +125,15 @@ def sql(name: str, version: int) -> str:
             candidates.append((int(since), entry.name))
     if not candidates:
         raise Skip(f"no SQL for {name} on server version {version}")
-    newest = max(candidates)[1]
-    return resources.files(__package__).joinpath("sql", newest).read_text(encoding="utf-8")
+    return max(candidates)[1]
+
+
+@functools.cache
+def sql(name: str, version: int) -> str:
+    """The text of `sql_file_name(name, version)`, read once per (name, version): the files
+    are part of the package."""
+    chosen = sql_file_name(name, version)
+    return resources.files(__package__).joinpath("sql", chosen).read_text(encoding="utf-8")
 
 
 def query(name: str, version: int, params: Mapping[str, Any] | None = None,

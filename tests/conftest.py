@@ -237,6 +237,16 @@ def sources_for(definition: pytest.Function) -> list[ServerSource]:
     return [s for s in every if s.label in ends or (hypopg and s.hypopg)]
 
 
+def pytest_report_header() -> list[str]:
+    """The servers the session can use, and which give the index advisor HypoPG's what-if
+    (elsewhere its estimates run and `hypopg` tests skip)."""
+    def kind(source: ServerSource) -> str:
+        if source.bin_dir is None:
+            return "HypoPG if installed"
+        return "HypoPG" if source.hypopg else "no HypoPG: estimates"
+    return ["PostgreSQL servers: " + ", ".join(f"{s.label} ({kind(s)})" for s in sources())]
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "pg_server" in metafunc.fixturenames or "pg" in metafunc.fixturenames:
         labels = [s.label for s in sources_for(metafunc.definition)]
@@ -247,7 +257,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that takes a server fixture `pg`, so `-m "not pg"` leaves them out;
     tests that start a server another way carry `@pytest.mark.pg` themselves."""
     for item in items:
-        if "pg_server" in getattr(item, "fixturenames", ()):
+        if {"pg_server", "every_server"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.pg)
 
 
@@ -264,6 +274,12 @@ def version_matches(spec: str, version_num: int) -> bool:
 @pytest.fixture(scope="session")
 def pg_server(request: pytest.FixtureRequest) -> PgServer:
     return server(request.param)
+
+
+@pytest.fixture(scope="session")
+def every_server() -> list[PgServer]:
+    """Every server of the session, started, for a test that compares the versions."""
+    return servers()
 
 
 _counter = itertools.count()

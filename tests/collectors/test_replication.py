@@ -72,7 +72,7 @@ def test_replication_shows_a_streaming_wal_receiver_and_its_slot(
     with tempfile.TemporaryDirectory() as target:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         receiver = subprocess.Popen(
-            [str(server.bin_dir / "pg_receivewal"), "-d", server.dsn(), "-D", target,
+            [str(server.tool("pg_receivewal")), "-d", server.dsn(), "-D", target,
              "-S", physical_slot, "--no-loop", "--no-password"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
