@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PgDatabase, PgServer, version_matches
+from factories import NOW, make_snapshot, make_table
 
 from pgsage.analyzer.app.throwaway import ThrowawayServer
 from pgsage.analyzer.engine.advise import advise
@@ -153,3 +154,14 @@ def test_a_crash_restart_does_not_make_analyzed_tables_never_analyzed(
     assert big.last_analyze is None  # the crash discarded the counter...
     found = advise(model, RulesConfig(select=("MT011",), options={"MT011": {"min_rows": 1000}}))
     assert found[0] == []  # ...but pg_stats still describes the table
+
+
+def test_a_baseline_without_table_counters_gives_no_rate_over_the_anchor_window() -> None:
+    # The sidecar's first cycles: statements were read twice, the tables once so far.
+    table = make_table("orders", rows=1_000_000, n_tup_ins=5_000_000)
+    baseline = make_snapshot(taken_at=NOW - 60, absent=("tables", "database"))
+    model = Model(make_snapshot(tables=[table]), baseline)
+    assert model.window.kind == "between-snapshots"
+    assert model.counter_window.kind == "since-reset"  # not the 60 s between the snapshots
+    assert model.table_counter(table.relid, "n_tup_ins") == 5_000_000
+    assert not model.same_window
