@@ -3,7 +3,9 @@
 It is written from the contract's text, independently of `analyzer.report`, so a change that
 breaks users' scripts fails a test instead of silently redefining the contract. Fields the
 contract calls stable are required; the fields pgsage adds (`window.kind`, `summary`,
-`notes`, `questions`) are checked too, since docs/report-format.md documents them.
+`notes`, `questions`, `overview`, each finding's `rank`, `objects`, `members`, `time`) are
+checked too, since docs/report-format.md documents them. It checks everything the shared
+`check-report` tool does, so the suite does not depend on that tool.
 """
 
 from __future__ import annotations
@@ -98,9 +100,9 @@ def contract_errors(doc: Any) -> list[str]:
     if need(isinstance(recommendations, list), "$.recommendations", "not a list"):
         for i, rec in enumerate(recommendations):
             errors.extend(_recommendation_errors(rec, f"$.recommendations[{i}]"))
-        ranks = [SEVERITIES.index(r["severity"]) for r in recommendations
-                 if isinstance(r, dict) and r.get("severity") in SEVERITIES]
-        need(ranks == sorted(ranks), "$.recommendations", "not ranked most severe first")
+        ranks = [r.get("rank") for r in recommendations if isinstance(r, dict)]
+        need(ranks == list(range(1, len(recommendations) + 1)), "$.recommendations",
+             "not ranked: `rank` must number the findings 1, 2, ... in their order")
 
     if "summary" in doc:
         errors.extend(_summary_errors(doc["summary"], recommendations))
@@ -110,6 +112,8 @@ def contract_errors(doc: Any) -> list[str]:
             isinstance(q, dict) and q.get("category") in CATEGORIES
             and isinstance(q.get("rule"), str) and isinstance(q.get("question"), str)
             for q in questions), "$.questions", "not a list of {rule, category, question}")
+    if "overview" in doc:
+        errors.extend(_overview_errors(doc["overview"]))
     if "notes" in doc:
         need(isinstance(doc["notes"], list) and all(isinstance(n, str) for n in doc["notes"]),
              "$.notes", "not a list of strings")
@@ -157,6 +161,57 @@ def _recommendation_errors(rec: Any, path: str) -> list[str]:
                                            for q in ids),
              ".impact.queryids", "queryids must be strings of digits (64-bit ids)")
     need(isinstance(rec.get("evidence"), dict), ".evidence", "not an object")
+    objects = rec.get("objects")
+    if need(isinstance(objects, list) and bool(objects), ".objects", "not a non-empty list"):
+        need(all(isinstance(o, dict) and set(o) >= OBJECT_KEYS for o in objects), ".objects",
+             f"every object needs the keys {sorted(OBJECT_KEYS)}")
+        need(objects[0] == obj, ".objects", "does not start with `object`")
+    members = rec.get("members")
+    if members is not None and need(isinstance(members, list), ".members", "not a list"):
+        need(len(members) == len(objects or []), ".members", "not one per object")
+    if "default_severity" in rec:
+        need(rec["default_severity"] in SEVERITIES, ".default_severity",
+             f"not one of {SEVERITIES}")
+    time = rec.get("time")
+    if time is not None and need(isinstance(time, dict), ".time", "not an object or null"):
+        for key in ("window_seconds", "spent_ms"):
+            need(_is_number(time.get(key)), f".time.{key}", "not a number")
+        for key in ("saved_ms", "spent_ms_per_hour", "saved_ms_per_hour"):
+            need(time.get(key) is None or _is_number(time[key]), f".time.{key}",
+                 "not a number or null")
+        need(isinstance(time.get("statements"), list), ".time.statements", "not a list")
+    return errors
+
+
+def _overview_errors(overview: Any) -> list[str]:
+    errors: list[str] = []
+
+    def need(ok: bool, where: str, problem: str) -> None:
+        if not ok:
+            errors.append(f"$.overview{where}: {problem}")
+
+    if not isinstance(overview, dict):
+        return ["$.overview: not an object"]
+    for key in ("window", "counter_window"):
+        window = overview.get(key)
+        need(isinstance(window, dict) and _is_number(window.get("seconds"))
+             and window.get("kind") in WINDOW_KINDS, f".{key}", "not {seconds, kind}")
+    statements = overview.get("statements")
+    need(isinstance(statements, dict) and isinstance(statements.get("top"), list)
+         and all(isinstance(s, dict) and isinstance(s.get("queryid"), str)
+                 and _is_number(s.get("share")) for s in statements["top"]),
+         ".statements", "not {total_exec_ms, calls, top: [{queryid (string), share, ...}]}")
+    sizes = overview.get("sizes")
+    need(isinstance(sizes, dict) and all(isinstance(sizes.get(k), list)
+                                         for k in ("databases", "tables", "indexes")),
+         ".sizes", "not {databases, tables, indexes}")
+    need(isinstance(overview.get("cache_hit_ratio"), dict), ".cache_hit_ratio", "not an object")
+    need(isinstance(overview.get("connections_by_state"), dict), ".connections_by_state",
+         "not an object")
+    need(isinstance(overview.get("settings_pending_restart"), list),
+         ".settings_pending_restart", "not a list")
+    need(isinstance(overview.get("indexes_not_used_so_far"), list),
+         ".indexes_not_used_so_far", "not a list")
     return errors
 
 

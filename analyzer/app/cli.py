@@ -93,13 +93,23 @@ def _interval(value: str | None) -> float | None:
         raise typer.BadParameter(str(exc), param_hint="'--interval'") from None
 
 
-def _severity(value: str | None) -> Severity | None:
+def _severity(value: str | None, option: str = "--fail-on") -> Severity | None:
     if value is None:
         return None
     try:
         return Severity.parse(value)
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="'--fail-on'") from None
+        raise typer.BadParameter(str(exc), param_hint=f"'{option}'") from None
+
+
+def dsn_argument(value: str | None) -> str | None:
+    """A bare word is a database name, as for psql (`pgsage analyze shop`); anything with
+    `=` or `://` is a libpq connection string or URI and goes through as it is."""
+    if value is None or "=" in value or "://" in value:
+        return value
+    from psycopg.conninfo import make_conninfo
+
+    return make_conninfo(dbname=value)
 
 
 def _load_config(path: Path | None, flags: dict[str, Any] | None = None) -> config_mod.Config:
@@ -107,8 +117,13 @@ def _load_config(path: Path | None, flags: dict[str, Any] | None = None) -> conf
 
 
 def _wait_with_progress(seconds: float) -> None:
+    """A progress bar on a terminal; elsewhere one log line (a bar would leave blank lines)."""
     import time
 
+    if not err.is_terminal:
+        log.info("waiting %.0f s for the second snapshot", seconds)
+        time.sleep(seconds)
+        return
     with Progress(TextColumn("waiting for the second snapshot"), BarColumn(),
                   TimeRemainingColumn(), console=err, transient=True) as progress:
         task = progress.add_task("wait", total=seconds)
@@ -136,8 +151,12 @@ def _advisor_progress() -> Callable[[str, float], None] | None:
     return update
 
 
-def emit(report: Report, fmt: Format, output: Path | None, fail_on: Severity | None) -> None:
-    """Write the report, then exit 1 when a finding reaches `--fail-on`."""
+def emit(report: Report, fmt: Format, output: Path | None, fail_on: Severity | None,
+         top: int | None = None, min_severity: Severity | None = None) -> None:
+    """Write the report (its first `top` findings at or above `min_severity`), then exit 1
+    when any finding reaches `--fail-on`, shown or not."""
+    full = report
+    report = report.limited(top, min_severity)
     if output is not None:
         try:
             output.write_text(render(report, fmt))
@@ -146,7 +165,7 @@ def emit(report: Report, fmt: Format, output: Path | None, fail_on: Severity | N
     else:
         sys.stdout.write(render(report, fmt, color=sys.stdout.isatty()))
     if fail_on is not None and any(r.severity.rank >= fail_on.rank
-                                   for r in report.recommendations):
+                                   for r in full.recommendations):
         raise typer.Exit(1)
 
 
@@ -165,6 +184,14 @@ SelectOpt = Annotated[list[str] | None, typer.Option(
 IgnoreOpt = Annotated[list[str] | None, typer.Option(
     "--ignore", metavar="<rule>",
     help="Skip these rules (code, code prefix or category); repeatable.")]
+TopOpt = Annotated[int | None, typer.Option(
+    "--top", metavar="<n>", min=1, help="Show only the N most valuable findings.")]
+MinSeverityOpt = Annotated[str | None, typer.Option(
+    "--min-severity", metavar="<severity>",
+    help="Show only findings at or above this severity (critical, high, medium, low, info).")]
+DsnArg = Annotated[str | None, typer.Argument(
+    help="libpq DSN or URI, or a bare database name as for psql; PGHOST, PGPORT, PGUSER, "
+         "PGDATABASE, .pgpass and service files apply.", show_default=False)]
 
 
 def _rule_flags(select: list[str] | None, ignore: list[str] | None) -> dict[str, Any]:
@@ -214,9 +241,7 @@ def _disk_flags(disk_size: str | None) -> dict[str, Any]:
 
 @app.command()
 def analyze(
-    dsn: Annotated[str | None, typer.Argument(
-        help="libpq DSN or URI; PGHOST, PGPORT, PGUSER, PGDATABASE, .pgpass and service "
-             "files apply.", show_default=False)] = None,
+    dsn: DsnArg = None,
     interval: Annotated[str | None, typer.Option(
         "--interval", "-i", metavar="<duration>",
         help="Take two snapshots this far apart (e.g. 60s) and report rates over the window.")]
@@ -231,6 +256,8 @@ def analyze(
     config: ConfigOpt = None,
     select: SelectOpt = None,
     ignore: IgnoreOpt = None,
+    top: TopOpt = None,
+    min_severity: MinSeverityOpt = None,
     memory: Annotated[str | None, typer.Option(
         "--memory", metavar="<size>",
         help="RAM of the database host (e.g. 16GB), for memory settings advice; "
@@ -252,11 +279,13 @@ def analyze(
     """Take a snapshot of a database (or read one) and report what to do about it."""
     seconds = _interval(interval)
     threshold = _severity(fail_on)
+    at_least = _severity(min_severity, "--min-severity")
+    target = dsn_argument(dsn)
     flags = config_mod.merge(_rule_flags(select, ignore), _host_flags(memory, cpus, storage, rpo))
     flags = config_mod.merge(flags, _disk_flags(disk_size))
 
     def body() -> None:
-        if snapshot is not None and (dsn or seconds):
+        if snapshot is not None and (target or seconds):
             raise UsageError("--snapshot reads a file: give no DSN and no --interval with it")
         if baseline is not None and seconds:
             raise UsageError("--baseline and --interval both set the window: give one")
@@ -265,9 +294,9 @@ def analyze(
         if snapshot is not None:
             report = run_rules(Snapshot.load(snapshot), cfg, older)
         else:
-            report = analyze_live(dsn, cfg, seconds, _wait_with_progress, baseline=older,
+            report = analyze_live(target, cfg, seconds, _wait_with_progress, baseline=older,
                                   progress=_advisor_progress())
-        emit(report, fmt, output, threshold)
+        emit(report, fmt, output, threshold, top, at_least)
 
     guarded(body)
 
@@ -283,8 +312,7 @@ def _budget(value: str | None) -> int | None:
 
 @app.command()
 def indexes(
-    dsn: Annotated[str | None, typer.Argument(help="libpq DSN or URI.", show_default=False)]
-    = None,
+    dsn: DsnArg = None,
     budget: Annotated[str | None, typer.Option(
         "--budget", metavar="<size>", help="Storage for new indexes, e.g. 500MB, 2GB "
                                            "(default: no limit).")] = None,
@@ -317,16 +345,15 @@ def indexes(
 
     def body() -> None:
         cfg = _load_config(config)
-        emit(indexes_live(dsn, cfg, options, explain, _advisor_progress()), fmt, output,
-             threshold)
+        emit(indexes_live(dsn_argument(dsn), cfg, options, explain, _advisor_progress()), fmt,
+             output, threshold)
 
     guarded(body)
 
 
 @app.command("snapshot")
 def snapshot_cmd(
-    dsn: Annotated[str | None, typer.Argument(help="libpq DSN or URI.", show_default=False)]
-    = None,
+    dsn: DsnArg = None,
     output: Annotated[Path, typer.Option("--output", "-o",
                                          help="Snapshot file to write (.json or .json.gz).")]
     = Path("pgsage-snapshot.json"),
@@ -335,7 +362,7 @@ def snapshot_cmd(
     """Collect a snapshot to a file, to analyze elsewhere with `analyze --snapshot`."""
 
     def body() -> None:
-        snap = take_snapshot(dsn, _load_config(config))
+        snap = take_snapshot(dsn_argument(dsn), _load_config(config))
         try:
             snap.save(output)
         except OSError as exc:
@@ -357,15 +384,18 @@ def demo(
     fmt: FormatOpt = Format.TABLE,
     output: OutputOpt = None,
     fail_on: FailOnOpt = None,
+    top: TopOpt = None,
+    min_severity: MinSeverityOpt = None,
 ) -> None:
     """Start a throwaway PostgreSQL 18 with a shop database, run a workload, analyze it."""
     threshold = _severity(fail_on)
+    at_least = _severity(min_severity, "--min-severity")
 
     def body() -> None:
         from pgsage.analyzer.app.demo import run_demo
 
         report = run_demo(seconds=seconds, keep=keep, console=err)
-        emit(report, fmt, output, threshold)
+        emit(report, fmt, output, threshold, top, at_least)
 
     guarded(body)
 

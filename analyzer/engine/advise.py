@@ -1,10 +1,17 @@
-"""Run the selected rules over a model; a rule that breaks is reported, never fatal."""
+"""Run the selected rules over a model; a rule that breaks is reported, never fatal.
+
+Findings leave here with their time gain, grouped (one per problem) and ranked, so every
+format and the sidecar show the same order.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from pgsage.analyzer.engine.config import RulesConfig
+from pgsage.analyzer.engine.gains import with_gains
+from pgsage.analyzer.engine.grouping import grouped
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Question, Recommendation, ranked
 from pgsage.rules import build_options, select
@@ -16,21 +23,32 @@ def advise(model: Model, config: RulesConfig) -> tuple[list[Recommendation], lis
     """Ranked recommendations and notes about rules that could not run."""
     found: list[Recommendation] = []
     notes: list[str] = []
-    for rule in select(config.select, config.ignore):
+    selected = list(select(config.select, config.ignore))
+    log.info("running %d rules", len(selected))
+    for rule in selected:
         options, _ = build_options(rule, config.options.get(rule.code, {}))
         try:
-            found.extend(rule.check(model, options))
+            found.extend(dataclasses.replace(r, default_severity=rule.severity)
+                         for r in rule.check(model, options))
         except Exception as exc:  # a bug in one rule must not cost the whole report
             log.exception("rule %s failed", rule.code)
             notes.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
-    return ranked(found), notes
+    return ranked(grouped(with_gains(model, found))), notes
 
 
-def ask(model: Model, config: RulesConfig) -> tuple[list[Question], list[str]]:
-    """The selected rules' questions for a person (what SQL cannot show), in code order."""
+def ask(model: Model, config: RulesConfig,
+        findings: list[Recommendation] | None = None) -> tuple[list[Question], list[str]]:
+    """The selected rules' questions for a person (what SQL cannot show), in code order.
+
+    Given the findings, only the questions of rules that found something: an answer can
+    change those findings, while a rule that found nothing has nothing for it to change.
+    """
+    found = {r.rule for r in findings} if findings is not None else None
     asked: list[Question] = []
     notes: list[str] = []
     for rule in select(config.select, config.ignore):
+        if found is not None and rule.code not in found:
+            continue
         options, _ = build_options(rule, config.options.get(rule.code, {}))
         try:
             asked.extend(rule.question(text) for text in rule.questions(model, options))

@@ -7,6 +7,7 @@ exactly what a user gets against their own database.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +29,8 @@ from pgsage.analyzer.model.plan_tree import NotExplainable
 from pgsage.analyzer.model.snapshot import Snapshot, Target
 from pgsage.analyzer.output.index_report import plan_json, plan_text, plan_tree
 from pgsage.analyzer.output.report import Report, build
+
+log = logging.getLogger(__name__)
 
 Waiter = Callable[[float], None]
 """Waits the given seconds between two snapshots (the CLI shows progress while it does)."""
@@ -51,7 +54,16 @@ def _named(target: Target) -> str:
 
 def take_snapshot(dsn: str | None, config: Config) -> Snapshot:
     with Session.open(dsn, config.limits) as session:
-        return add_plans(session, collect(session))
+        return add_plans(session, _collect(session))
+
+
+def _collect(session: Session, known: set[int] | None = None) -> Snapshot:
+    log.info("collecting a snapshot")
+    snapshot = collect(session, known_query_texts=known or ())
+    failed = [name for name, status in snapshot.status.items() if not status.ok]
+    log.info("collected %d sources%s", len(snapshot.status),
+             f" ({len(failed)} skipped: {', '.join(failed)})" if failed else "")
+    return snapshot
 
 
 def estimate_indexes(model: Model, options: AdvisorOptions | None = None) -> Model:
@@ -64,6 +76,8 @@ def plan_indexes(session: Session, model: Model, options: AdvisorOptions,
                  progress: Progress | None = None) -> IndexPlan:
     """The index plan, proven with HypoPG when it is installed, estimated otherwise."""
     schema = hypopg_schema(model)
+    log.info("planning indexes for %d statements (%s)", len(model.workload.statements),
+             "HypoPG what-if" if schema is not None else "estimated from pg_stats")
     if schema is None:
         return advise_by_estimate(model, model.workload, options)
     planner = Planner(session, model.version_num)
@@ -83,14 +97,14 @@ def analyze_live(dsn: str | None, config: Config, seconds: float | None = None,
     `baseline` snapshot (from a file), the window runs from it to now.
     """
     with Session.open(dsn, config.limits) as session:
-        current = collect(session)
+        current = _collect(session)
         if baseline is not None:
             check_baseline(current, baseline)
         if seconds:
             baseline = add_plans(session, current)
             wait(seconds)
             known = {s.queryid for s in current.data.get("statements", [])}
-            current = collect(session, known_query_texts=known)
+            current = _collect(session, known)
         current = add_plans(session, current, baseline)
         model = Model(current, baseline, host=config.host)
         model.index_plan = plan_indexes(session, model, advisor or AdvisorOptions(), progress)
@@ -132,7 +146,7 @@ def indexes_live(dsn: str | None, config: Config, options: AdvisorOptions,
                  explain: int | None = None, progress: Progress | None = None) -> Report:
     """`pgsage indexes`: the index rules only, with the plan's reasoning as a section."""
     with Session.open(dsn, config.limits) as session:
-        model = Model(collect(session), host=config.host)
+        model = Model(_collect(session), host=config.host)
         plan = plan_indexes(session, model, options, progress)
         model.index_plan = plan
         sections: dict[str, Any] = {"index_plan": plan_json(plan)}
@@ -164,5 +178,5 @@ def report(model: Model, config: Config) -> Report:
     if failures:
         notes.append(f"{sum(failures.values())} statement(s) could not be parsed and were "
                      "skipped (" + ", ".join(f"{n} {why}" for why, n in failures.items()) + ")")
-    questions, failed = ask(model, config.rules)
+    questions, failed = ask(model, config.rules, recommendations)
     return build(model, recommendations, notes + failed, questions)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -9,8 +10,9 @@ from typing import Any
 
 from pgsage.analyzer import __version__
 from pgsage.analyzer.model.core import Model, Window
-from pgsage.analyzer.model.findings import Question, Recommendation
+from pgsage.analyzer.model.findings import Question, Recommendation, Severity
 from pgsage.analyzer.model.snapshot import CollectorStatus, Target
+from pgsage.analyzer.output.overview import Overview, build_overview
 
 SCHEMA_VERSION = 1
 
@@ -35,6 +37,22 @@ class Report:
     """Every counter family's window (statements, tables, bgwriter, wal, archiver)."""
     appendix: str = ""
     """The same sections as plain text, printed after the findings in table and Markdown."""
+    overview: Overview | None = None
+    """Where the time goes, sizes, connections...: shown whatever the findings."""
+
+    def limited(self, top: int | None = None, min_severity: Severity | None = None) -> Report:
+        """The report with only the first `top` findings at or above `min_severity`; the
+        notes say how many were left out. Every format numbers what is left alike."""
+        kept = [r for r in self.recommendations
+                if min_severity is None or r.severity.rank >= min_severity.rank]
+        notes = list(self.notes)
+        below = len(self.recommendations) - len(kept)
+        if below:
+            notes.append(f"{below} finding(s) below {min_severity} not shown (--min-severity)")
+        if top is not None and len(kept) > top:
+            notes.append(f"{len(kept) - top} more finding(s) not shown (--top {top})")
+            kept = kept[:top]
+        return dataclasses.replace(self, recommendations=kept, notes=notes)
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {
@@ -58,8 +76,10 @@ class Report:
             "summary": self.counts(),
             "notes": list(self.notes),
             "questions": [q.to_json() for q in self.questions],
+            **({"overview": self.overview.to_json()} if self.overview else {}),
             **self.sections,
-            "recommendations": [r.to_json() for r in self.recommendations],
+            "recommendations": [{"rank": n, **r.to_json()}
+                                for n, r in enumerate(self.recommendations, 1)],
         }
 
 
@@ -73,4 +93,5 @@ def build(model: Model, recommendations: list[Recommendation], notes: list[str],
         recommendations=recommendations,
         notes=notes,
         questions=list(questions or []),
+        overview=build_overview(model),
     )

@@ -28,12 +28,13 @@ def list_rules(fmt: Format) -> str:
                             "severity": r.severity.value, "summary": r.summary(),
                             "options": r.default_options()} for r in rules], indent=2) + "\n"
     if fmt is Format.MARKDOWN:
-        lines = ["| code | name | category | severity | summary |", "|---|---|---|---|---|"]
+        lines = ["| code | name | category | default severity | summary |",
+                 "|---|---|---|---|---|"]
         lines += [f"| {r.code} | {r.name} | {r.category.value} | {r.severity.value} | "
                   f"{r.summary()} |" for r in rules]
         return "\n".join(lines) + "\n"
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("code", "category", "severity", "summary"):
+    for col in ("code", "category", "default severity", "summary"):
         table.add_column(col)
     for r in rules:
         table.add_row(r.code, r.category.value, r.severity.value, r.summary())

@@ -540,7 +540,7 @@ def test_the_markdown_report_shows_the_finding_and_its_sql(seeded: Seeded) -> No
     run = pgsage("analyze", "--snapshot", seeded.snapshot, "--select", "IX002", "-f", "markdown")
     assert run.code == 0, run.err
     assert run.out.startswith("# pgsage report")
-    assert "### MEDIUM IX002: " in run.out
+    assert "### 1. MEDIUM IX002 (index): " in run.out
     assert '```sql\nDROP INDEX CONCURRENTLY IF EXISTS "Sales Data"."Order_user_b";\n```' in run.out
 
 
@@ -652,3 +652,39 @@ def test_the_environment_overrides_the_config_file(seeded: Seeded, tmp_path: Pat
     run = pgsage("analyze", "--snapshot", seeded.snapshot, "-c", config, "-f", "json",
                  env=clean_env(PGSAGE_RULES_SELECT="IX002", PGSAGE_RULES_IGNORE=""))
     assert rules_of(run.json()) == ["IX002"]
+
+
+# --- what the report shows ---------------------------------------------------------------------
+
+def test_a_bare_word_is_a_database_name_as_for_psql(pg) -> None:
+    host, port = host_port(pg.dsn)
+    env = clean_env(PGHOST=host, PGPORT=port, PGUSER="postgres")
+    run = pgsage("analyze", pg.name, "-f", "json", env=env)
+    assert run.code == 0, run.err
+    assert run.json()["target"]["database"] == pg.name
+
+
+def test_top_and_min_severity_choose_the_findings_shown(seeded: Seeded) -> None:
+    every = pgsage("analyze", "--snapshot", seeded.snapshot, "-f", "json").json()
+    recs = every["recommendations"]
+    assert len(recs) >= 2
+    top = pgsage("analyze", "--snapshot", seeded.snapshot, "-f", "json", "--top", "1").json()
+    assert [r["title"] for r in top["recommendations"]] == [recs[0]["title"]]
+    assert any("--top 1" in n for n in top["notes"])
+    high = pgsage("analyze", "--snapshot", seeded.snapshot, "-f", "json",
+                  "--min-severity", "HIGH").json()
+    assert all(r["severity"] in ("critical", "high") for r in high["recommendations"])
+
+
+def test_a_nonsense_min_severity_exits_2_before_connecting() -> None:
+    assert_error(pgsage("analyze", "--min-severity", "urgent"), 2, "--min-severity")
+
+
+def test_verbose_logs_each_step_off_a_terminal_without_blank_lines(pg) -> None:
+    run = pgsage("-v", "analyze", pg.dsn, "--interval", "1s", "-f", "json")
+    assert run.code == 0, run.err
+    lines = run.err.splitlines()
+    assert "" not in lines, run.err
+    for step in ("collecting a snapshot", "waiting 1 s for the second snapshot",
+                 "planning indexes for", "running"):
+        assert any(step in line for line in lines), (step, run.err)

@@ -41,17 +41,23 @@ def test_json_has_questions_and_shell_only_where_set() -> None:
     assert "shell" not in actions["SE006"]
 
 
-def test_markdown_groups_by_category_after_the_summary_and_ends_with_questions() -> None:
+def test_markdown_asks_each_question_under_the_finding_it_could_change() -> None:
     text = render_markdown(_report())  # type: ignore[arg-type]
-    summary, backup, security = (text.index("| category |"), text.index("## backup"),
-                                 text.index("## security"))
-    assert summary < backup < text.index("### MEDIUM BK007") < security
-    assert text.index(f"## {QUESTIONS_HEADING}") > security
-    assert "```sh\npg_checksums" in text and "- **BK001** (backup): Where do base" in text
+    high_first = text.index("### 1. HIGH BK001"), text.index("### 3. MEDIUM BK007")
+    assert high_first[0] < text.index("Where do base backups go?") < high_first[1]
+    assert QUESTIONS_HEADING in text
+    assert "```sh\npg_checksums" in text
 
 
-def test_table_groups_by_category_and_lists_questions() -> None:
+def test_table_asks_each_question_under_the_finding_it_could_change() -> None:
     text = render_table(_report(), width=120)  # type: ignore[arg-type]
-    assert text.index("backup (2)") < text.index("BK007") < text.index("security (1)")
+    assert text.index("1. HIGH  BK001") < text.index("Where do base backups go?")
+    assert text.index("Where do base backups go?") < text.index("2. HIGH  SE006")
     assert "on the host: pg_checksums" in text
-    assert text.index(QUESTIONS_HEADING) > text.index("security (1)")
+
+
+def test_a_question_whose_rule_found_nothing_is_not_asked() -> None:
+    recs = [Recommendation("SE006", Category.SECURITY, Severity.HIGH, "Public create", "why")]
+    questions = [Question("BK001", Category.BACKUP, "Where do base backups go?")]
+    report = build(make_model(), recs, [], questions)
+    assert "base backups" not in render_table(report) + render_markdown(report)
