@@ -1,9 +1,12 @@
 """The rule mechanism every rule family uses: codes, options, docs, registry, selection.
 
 A rule is a class with a stable code (two letters for the category, three digits), a dotted
-name, a category, a default severity and a dataclass of options with defaults. Its docstring
-is its documentation, in the sections `pgsage rules show` prints and a test enforces:
-What it detects / Why it matters / Example / What to do / Options (References optional).
+name, a category, a default severity and a nested frozen dataclass `Options` whose fields
+carry their defaults and, in `metadata["help"]`, their documentation (`NoOptions` when the
+rule has none). `Rule` is generic over that class, so mypy checks what `check` reads. The
+docstring is the rest of the documentation, in the sections `pgsage rules show` prints and a
+test enforces: What it detects / Why it matters / Example / What to do (Options, free text
+beside the fields' help, and References optional).
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import dataclasses
 import re
 import textwrap
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Question, Recommendation, Severity
 
-DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "What to do", "Options")
+DOC_SECTIONS = ("What it detects", "Why it matters", "Example", "What to do")
+OPTIONAL_SECTIONS = ("Options", "References")
 CODE_PATTERN = re.compile(r"^(IX|QY|PT|PL|SC|CF|MT|SD|BK|SE|MG)\d{3}$")
 
 
@@ -26,17 +30,21 @@ class NoOptions:
     """For rules without thresholds."""
 
 
-class Rule:
+OptionsT = TypeVar("OptionsT")
+"""A rule's options dataclass."""
+
+
+class Rule(Generic[OptionsT]):
     code: ClassVar[str]
     name: ClassVar[str]
     category: ClassVar[Category]
     severity: ClassVar[Severity]
     Options: ClassVar[type[Any]] = NoOptions
 
-    def check(self, model: Model, options: Any) -> Iterable[Recommendation]:
+    def check(self, model: Model, options: OptionsT) -> Iterable[Recommendation]:
         raise NotImplementedError
 
-    def questions(self, model: Model, options: Any) -> Iterable[str]:
+    def questions(self, model: Model, options: OptionsT) -> Iterable[str]:
         """What this rule would need to know but SQL cannot show; listed in the report."""
         return ()
 
@@ -68,7 +76,7 @@ class Rule:
         current = "Summary"
         for line in cls.doc().splitlines():
             heading = line.strip().rstrip(":")
-            if line.strip().endswith(":") and heading in (*DOC_SECTIONS, "References"):
+            if line.strip().endswith(":") and heading in (*DOC_SECTIONS, *OPTIONAL_SECTIONS):
                 current = heading
                 sections[current] = []
             else:
@@ -80,10 +88,12 @@ class Rule:
         return {f.name: f.default for f in dataclasses.fields(cls.Options)}
 
 
-REGISTRY: dict[str, Rule] = {}
+REGISTRY: dict[str, Rule[Any]] = {}
+
+R = TypeVar("R", bound=type[Rule[Any]])
 
 
-def register(cls: type[Rule]) -> type[Rule]:
+def register(cls: R) -> R:
     if not CODE_PATTERN.match(cls.code):
         raise ValueError(f"bad rule code {cls.code!r}")
     if cls.code in REGISTRY:
@@ -92,7 +102,7 @@ def register(cls: type[Rule]) -> type[Rule]:
     return cls
 
 
-def build_options(rule: Rule, given: Mapping[str, Any]) -> tuple[Any, list[str]]:
+def build_options(rule: Rule[Any], given: Mapping[str, Any]) -> tuple[Any, list[str]]:
     """Options for a rule from configuration, with every problem listed (not just the first)."""
     errors: list[str] = []
     fields = {f.name: f for f in dataclasses.fields(rule.Options)}
@@ -114,14 +124,14 @@ def build_options(rule: Rule, given: Mapping[str, Any]) -> tuple[Any, list[str]]
     return rule.Options(**values), errors
 
 
-def matches(rule: Rule, selector: str) -> bool:
+def matches(rule: Rule[Any], selector: str) -> bool:
     """A selector is a code (IX001), a code prefix (IX), a category or a dotted name prefix."""
     s = selector.strip()
     return (rule.code.upper().startswith(s.upper()) or rule.category.value == s.lower()
             or rule.name == s or rule.name.startswith(s + "."))
 
 
-def select(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> Iterator[Rule]:
+def select(select: Iterable[str] = (), ignore: Iterable[str] = ()) -> Iterator[Rule[Any]]:
     """Registered rules chosen by `select` (all when empty) minus `ignore`, in code order."""
     chosen, dropped = list(select), list(ignore)
     for code in sorted(REGISTRY):

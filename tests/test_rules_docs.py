@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -26,30 +28,30 @@ ids = [r.code for r in RULES]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=ids)
-def test_rule_has_every_doc_section(rule: Rule) -> None:
+def test_rule_has_every_doc_section(rule: Rule[Any]) -> None:
     sections = rule.doc_sections()
     missing = [s for s in DOC_SECTIONS if not sections.get(s)]
     assert not missing, f"{rule.code} lacks {missing}"
 
 
 @pytest.mark.parametrize("rule", RULES, ids=ids)
-def test_rule_has_a_summary_line(rule: Rule) -> None:
+def test_rule_has_a_summary_line(rule: Rule[Any]) -> None:
     assert rule.summary().endswith(".") and rule.summary() != rule.name
 
 
 @pytest.mark.parametrize("rule", RULES, ids=ids)
-def test_rule_code_is_valid_and_matches_its_category(rule: Rule) -> None:
+def test_rule_code_is_valid_and_matches_its_category(rule: Rule[Any]) -> None:
     assert CODE_PATTERN.match(rule.code)
     assert PREFIX[rule.code[:2]] is rule.category
 
 
 @pytest.mark.parametrize("rule", RULES, ids=ids)
-def test_rule_name_is_dotted_under_its_category(rule: Rule) -> None:
+def test_rule_name_is_dotted_under_its_category(rule: Rule[Any]) -> None:
     assert rule.name.startswith(rule.category.value + ".")
 
 
 @pytest.mark.parametrize("rule", RULES, ids=ids)
-def test_rule_lives_in_the_module_named_by_its_dotted_name(rule: Rule) -> None:
+def test_rule_lives_in_the_module_named_by_its_dotted_name(rule: Rule[Any]) -> None:
     assert type(rule).__module__ == "pgsage.rules." + rule.name
     assert (DOCS.parent.parent / rule.source()).is_file()
 
@@ -66,11 +68,42 @@ def test_rule_names_are_unique() -> None:
 
 
 @pytest.mark.parametrize("rule", RULES, ids=ids)
-def test_rule_options_are_a_frozen_dataclass_with_defaults(rule: Rule) -> None:
+def test_rule_options_are_a_frozen_dataclass_with_defaults(rule: Rule[Any]) -> None:
     assert dataclasses.is_dataclass(rule.Options)
     assert rule.Options.__dataclass_params__.frozen  # type: ignore[attr-defined]
     assert all(f.default is not dataclasses.MISSING for f in dataclasses.fields(rule.Options))
     rule.Options()  # constructible from defaults alone
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_rule_options_are_nested_in_the_rule(rule: Rule[Any]) -> None:
+    assert "Options" in type(rule).__dict__, f"{rule.code} declares no Options (NoOptions?)"
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_every_option_has_help_text(rule: Rule[Any]) -> None:
+    undocumented = [f.name for f in dataclasses.fields(rule.Options)
+                    if not str(f.metadata.get("help", "")).strip()]
+    assert not undocumented, f"{rule.code}: options without metadata help: {undocumented}"
+
+
+OPTION_ENTRY = re.compile(r"^\s*([a-z_][a-z0-9_]*(?:\s*/\s*[a-z_][a-z0-9_]*)*)\s*:(?:\s|$)")
+
+
+@pytest.mark.parametrize("rule", RULES, ids=ids)
+def test_docstring_documents_no_option_the_dataclass_lacks(rule: Rule[Any]) -> None:
+    fields = {f.name for f in dataclasses.fields(rule.Options)}
+    entries = {name for line in rule.doc_sections().get("Options", "").splitlines()
+               if (m := OPTION_ENTRY.match(line)) for name in re.split(r"\s*/\s*", m[1])}
+    assert entries <= fields, f"{rule.code} documents unknown options {entries - fields}"
+
+
+def test_rules_show_renders_each_option_with_its_help() -> None:
+    result = runner.invoke(app, ["rules", "show", "SC003"])
+    assert result.exit_code == 0
+    [line] = [ln for ln in result.stdout.splitlines() if ln.startswith("- `min_window_seconds`")]
+    assert line.endswith(": shortest window a growth rate is measured over.")
+    assert "- `horizon_days` (float, default" in result.stdout
 
 
 runner = CliRunner()

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from factories import make_index, make_model, make_pkey, make_table
 
-from pgsage.rules.index.redundant import RedundantIndex, RedundantOptions
-from pgsage.rules.index.write_only import WriteOnlyIndex, WriteOnlyOptions
+from pgsage.rules.index.redundant import RedundantIndex
+from pgsage.rules.index.write_only import WriteOnlyIndex
 
 
 def redundant(**model: object) -> list[str]:
-    found = RedundantIndex().check(make_model(**model), RedundantOptions())  # type: ignore[arg-type]
+    found = RedundantIndex().check(make_model(**model), RedundantIndex.Options())  # type: ignore[arg-type]
     return [r.object.index or "" for r in found]
 
 
 def write_only(**model: object) -> list[str]:
-    found = WriteOnlyIndex().check(make_model(**model), WriteOnlyOptions())  # type: ignore[arg-type]
+    found = WriteOnlyIndex().check(make_model(**model), WriteOnlyIndex.Options())  # type: ignore[arg-type]
     return [r.object.index or "" for r in found]
 
 

@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import textwrap
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -16,8 +17,10 @@ from pgsage.rules import REGISTRY, Rule
 from pgsage.rules.base import DOC_SECTIONS
 
 
-def _options(rule: Rule) -> list[tuple[str, str, object]]:
-    return [(f.name, f.type if isinstance(f.type, str) else f.type.__name__, f.default)
+def _options(rule: Rule[Any]) -> list[tuple[str, str, object, str]]:
+    """Name, type, default and help text of each option, from the Options dataclass."""
+    return [(f.name, f.type if isinstance(f.type, str) else f.type.__name__, f.default,
+             str(f.metadata.get("help", "")))
             for f in dataclasses.fields(rule.Options)]
 
 
@@ -56,22 +59,7 @@ def _body(text: str) -> str:
     return "\n".join(part for part in (first, textwrap.dedent(rest)) if part).strip()
 
 
-def _option_texts(body: str, names: set[str]) -> tuple[str, dict[str, str]]:
-    """Split an Options section into free text and `name: description` entries by option."""
-    free: list[str] = []
-    described: dict[str, list[str]] = {}
-    current: list[str] = free
-    for line in body.splitlines():
-        name, sep, text = line.partition(":")
-        if sep and name.strip() in names and name == name.lstrip():
-            current = described.setdefault(name.strip(), [])
-            line = text
-        current.append(line.strip())
-    return (" ".join(part for part in free if part) if free else "",
-            {k: " ".join(part for part in v if part) for k, v in described.items()})
-
-
-def rule_markdown(rule: Rule, level: int = 1) -> str:
+def rule_markdown(rule: Rule[Any], level: int = 1) -> str:
     """One rule's page; `level` is the heading level of its title (sections go one below)."""
     title, section = "#" * level, "#" * (level + 1)
     sections = {k: _body(v) for k, v in rule.doc_sections().items()}
@@ -80,7 +68,7 @@ def rule_markdown(rule: Rule, level: int = 1) -> str:
              f"Source: `{rule.source()}`.", "",
              sections.get("Summary", ""), ""]
     for heading in (*DOC_SECTIONS, "References"):
-        if heading == "Options" or not sections.get(heading):
+        if not sections.get(heading):
             continue
         body = sections[heading]
         if heading == "Example":
@@ -89,12 +77,10 @@ def rule_markdown(rule: Rule, level: int = 1) -> str:
     lines += [f"{section} Options", ""]
     opts = _options(rule)
     if opts:
-        free, described = _option_texts(sections.get("Options", ""), {o[0] for o in opts})
-        if free:
-            lines += [free, ""]
-        lines += [f"- `{name}` ({typ}, default `{default}`)"
-                  + (f": {described[name]}" if name in described else "")
-                  for name, typ, default in opts]
+        if sections.get("Options"):
+            lines += [sections["Options"], ""]
+        lines += [f"- `{name}` ({typ}, default `{default}`): {help_}"
+                  for name, typ, default, help_ in opts]
         lines += ["", f"Set them in the configuration file under `[rules.options.{rule.code}]`."]
     else:
         lines.append("None.")

@@ -13,7 +13,7 @@ from pgsage.rules.base import NoOptions, Rule, register
 
 
 @register
-class ArchiverFailing(Rule):
+class ArchiverFailing(Rule[NoOptions]):
     """WAL archiving is failing now.
 
     What it detects:
@@ -31,15 +31,13 @@ class ArchiverFailing(Rule):
     What to do:
         Read the server log for "archive command failed" (it shows the exit code), fix the
         destination or the command, then check that last_archived_wal moves again.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "BK002"
     name: ClassVar[str] = "backup.archiver_failing"
     category: ClassVar[Category] = Category.BACKUP
     severity: ClassVar[Severity] = Severity.CRITICAL
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         a = model.archiver

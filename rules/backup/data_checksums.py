@@ -13,7 +13,7 @@ from pgsage.rules.base import NoOptions, Rule, register
 
 
 @register
-class DataChecksums(Rule):
+class DataChecksums(Rule[NoOptions]):
     """Data checksums are off (or have found corruption).
 
     What it detects:
@@ -33,15 +33,13 @@ class DataChecksums(Rule):
         pg_checksums --enable on the stopped cluster (time proportional to its size), or
         enable them on a standby and fail over to it. For failures found: restore the
         damaged relation from backup and check the storage.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "BK007"
     name: ClassVar[str] = "backup.data_checksums"
     category: ClassVar[Category] = Category.BACKUP
     severity: ClassVar[Severity] = Severity.MEDIUM
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         enabled = model.server.data_checksums if model.server else is_on(model, "data_checksums")

@@ -30,7 +30,7 @@ RISKS = {
 
 
 @register
-class DurabilityOff(Rule):
+class DurabilityOff(Rule[NoOptions]):
     """fsync, full_page_writes or synchronous_commit is off.
 
     What it detects:
@@ -49,15 +49,13 @@ class DurabilityOff(Rule):
     What to do:
         Turn them back on (each takes effect on reload). Where speed matters, keep
         synchronous_commit off only for the transactions that can afford it.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "BK008"
     name: ClassVar[str] = "backup.durability_off"
     category: ClassVar[Category] = Category.BACKUP
     severity: ClassVar[Severity] = Severity.CRITICAL
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         for name, (severity, proposed, risk) in RISKS.items():

@@ -13,7 +13,7 @@ from pgsage.rules.base import NoOptions, Rule, register
 
 
 @register
-class NoStandby(Rule):
+class NoStandby(Rule[NoOptions]):
     """No standby is connected to this primary.
 
     What it detects:
@@ -34,15 +34,13 @@ class NoStandby(Rule):
         creates a replication slot for it) and manage failover with Patroni or your
         platform's tooling. If availability is handled below PostgreSQL (a managed service,
         replicated storage), ignore this rule in the configuration.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "BK004"
     name: ClassVar[str] = "backup.no_standby"
     category: ClassVar[Category] = Category.BACKUP
     severity: ClassVar[Severity] = Severity.LOW
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         if model.server is None or model.server.in_recovery or not model.collected("replication"):

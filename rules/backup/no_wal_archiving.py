@@ -24,7 +24,7 @@ def archive_tool(command: str) -> str | None:
 
 
 @register
-class NoWalArchiving(Rule):
+class NoWalArchiving(Rule[NoOptions]):
     """WAL is not archived: no point-in-time recovery.
 
     What it detects:
@@ -46,10 +46,6 @@ class NoWalArchiving(Rule):
         Use a backup tool (pgBackRest, WAL-G, Barman) that archives WAL to storage off the
         host and takes base backups; archive_mode needs a restart. The action shows
         pgBackRest's archive_command: replace it with your tool's.
-
-    Options:
-        None.
-
     References:
         https://www.postgresql.org/docs/current/continuous-archiving.html
     """
@@ -58,6 +54,7 @@ class NoWalArchiving(Rule):
     name: ClassVar[str] = "backup.no_wal_archiving"
     category: ClassVar[Category] = Category.BACKUP
     severity: ClassVar[Severity] = Severity.HIGH
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         if (model.server and model.server.in_recovery) or "archive_mode" not in model.settings:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -27,7 +27,7 @@ def segment_end(name: str | None, segment_size: int) -> int | None:
 
 
 @register
-class RecoveryPointObjective(Rule):
+class RecoveryPointObjective(Rule["RecoveryPointObjective.Options"]):
     """Archived WAL lags behind the recovery-point objective.
 
     What it detects:
@@ -48,9 +48,6 @@ class RecoveryPointObjective(Rule):
     What to do:
         Set archive_timeout to the objective (a reload suffices), or stream WAL
         continuously (pg_receivewal, Barman streaming, pgBackRest async with a standby).
-
-    Options:
-        rpo_seconds: the recovery-point objective in seconds (`--rpo 15min`).
     """
 
     code: ClassVar[str] = "BK003"
@@ -60,7 +57,8 @@ class RecoveryPointObjective(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        rpo_seconds: float = 3600.0
+        rpo_seconds: float = field(default=3600.0, metadata={
+            "help": "the recovery-point objective in seconds (`--rpo 15min`)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         if (model.server and model.server.in_recovery) or not archiving_configured(model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,7 +15,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class ReplicationLag(Rule):
+class ReplicationLag(Rule["ReplicationLag.Options"]):
     """A standby is far behind the primary.
 
     What it detects:
@@ -36,10 +36,6 @@ class ReplicationLag(Rule):
         alone is the standby applying (long queries there with hot_standby_feedback or
         max_standby_streaming_delay, or a single-threaded replay of heavy writes). The
         action shows the lags side by side.
-
-    Options:
-        max_lag_seconds: replay lag from which a standby is reported.
-        max_lag_bytes: bytes of WAL not yet replayed from which it is reported.
     """
 
     code: ClassVar[str] = "BK005"
@@ -49,8 +45,10 @@ class ReplicationLag(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        max_lag_seconds: float = 60.0
-        max_lag_bytes: int = 1 * GB
+        max_lag_seconds: float = field(default=60.0, metadata={
+            "help": "replay lag from which a standby is reported."})
+        max_lag_bytes: int = field(default=1 * GB, metadata={
+            "help": "bytes of WAL not yet replayed from which it is reported."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for r in standbys(model):

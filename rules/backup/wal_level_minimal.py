@@ -13,7 +13,7 @@ from pgsage.rules.base import NoOptions, Rule, register
 
 
 @register
-class WalLevelMinimal(Rule):
+class WalLevelMinimal(Rule[NoOptions]):
     """wal_level is minimal: WAL cannot serve backups, archiving or standbys.
 
     What it detects:
@@ -29,15 +29,13 @@ class WalLevelMinimal(Rule):
 
     What to do:
         Set wal_level = replica (the default) and max_wal_senders above zero; restart.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "BK006"
     name: ClassVar[str] = "backup.wal_level_minimal"
     category: ClassVar[Category] = Category.BACKUP
     severity: ClassVar[Severity] = Severity.HIGH
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         if model.setting("wal_level") != "minimal":

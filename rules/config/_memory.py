@@ -19,7 +19,7 @@ def _severity(model: Model, known: Severity) -> Severity:
     return Severity.LOW if model.host.memory_assumed else known
 
 
-def setting_finding(rule: Rule, model: Model, name: str, proposed: int, title: str,
+def setting_finding(rule: Rule[Any], model: Model, name: str, proposed: int, title: str,
                      why: str, severity: Severity, **more: Any) -> Recommendation:
     current = model.setting_bytes(name)
     text = pg_memory(proposed)

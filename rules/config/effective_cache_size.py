@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.config._memory import setting_finding
 
 
 @register
-class EffectiveCacheSize(Rule):
+class EffectiveCacheSize(Rule["EffectiveCacheSize.Options"]):
     """effective_cache_size does not describe the memory available for caching.
 
     What it detects:
@@ -31,9 +31,6 @@ class EffectiveCacheSize(Rule):
 
     What to do:
         Set it to about three quarters of RAM on a dedicated server (a reload suffices).
-
-    Options:
-        share: fraction of RAM proposed.
     """
 
     code: ClassVar[str] = "CF011"
@@ -43,7 +40,7 @@ class EffectiveCacheSize(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        share: float = 0.75
+        share: float = field(default=0.75, metadata={"help": "fraction of RAM proposed."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         current = model.setting_bytes("effective_cache_size")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.config._planner import storage_kind
 
 
 @register
-class EffectiveIoConcurrency(Rule):
+class EffectiveIoConcurrency(Rule["EffectiveIoConcurrency.Options"]):
     """effective_io_concurrency is left low on SSD storage.
 
     What it detects:
@@ -31,10 +31,6 @@ class EffectiveIoConcurrency(Rule):
 
     What to do:
         Set effective_io_concurrency = 200 (a reload suffices).
-
-    Options:
-        min_value: value below which it is reported.
-        proposed: value proposed.
     """
 
     code: ClassVar[str] = "CF015"
@@ -44,8 +40,8 @@ class EffectiveIoConcurrency(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_value: int = 32
-        proposed: int = 200
+        min_value: int = field(default=32, metadata={"help": "value below which it is reported."})
+        proposed: int = field(default=200, metadata={"help": "value proposed."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         value = model.setting("effective_io_concurrency")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -16,7 +16,7 @@ JIT_TIMES = ("jit_generation_time", "jit_inlining_time", "jit_optimization_time"
 
 
 @register
-class JitOnShortQueries(Rule):
+class JitOnShortQueries(Rule["JitOnShortQueries.Options"]):
     """JIT compilation costs more than it saves on this workload.
 
     What it detects:
@@ -37,11 +37,6 @@ class JitOnShortQueries(Rule):
     What to do:
         Turn jit off (reload, no restart), or per role for the OLTP application only
         (ALTER ROLE app SET jit = off); for mixed workloads raise jit_above_cost.
-
-    Options:
-        min_share: share of execution time spent in JIT from which it is reported.
-        oltp_mean_ms: mean execution time under which statements count as OLTP.
-        min_jit_ms: JIT milliseconds over the window below which nothing is reported.
     """
 
     code: ClassVar[str] = "CF020"
@@ -51,9 +46,12 @@ class JitOnShortQueries(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_share: float = 0.1
-        oltp_mean_ms: float = 500.0
-        min_jit_ms: float = 1000.0
+        min_share: float = field(default=0.1, metadata={
+            "help": "share of execution time spent in JIT from which it is reported."})
+        oltp_mean_ms: float = field(default=500.0, metadata={
+            "help": "mean execution time under which statements count as OLTP."})
+        min_jit_ms: float = field(default=1000.0, metadata={
+            "help": "JIT milliseconds over the window below which nothing is reported."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         frame = model.statements

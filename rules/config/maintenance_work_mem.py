@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,7 +15,7 @@ from pgsage.rules.config._memory import setting_finding
 
 
 @register
-class MaintenanceWorkMem(Rule):
+class MaintenanceWorkMem(Rule["MaintenanceWorkMem.Options"]):
     """maintenance_work_mem is small for the host and the tables it maintains.
 
     What it detects:
@@ -35,10 +35,6 @@ class MaintenanceWorkMem(Rule):
     What to do:
         Raise it (reload, no restart). Each autovacuum worker may use this much: with
         autovacuum_max_workers = 3 that is three times the value.
-
-    Options:
-        max_bytes: upper bound of the proposal.
-        min_table_bytes: largest-table size from which the rule speaks on assumed RAM.
     """
 
     code: ClassVar[str] = "CF013"
@@ -48,8 +44,9 @@ class MaintenanceWorkMem(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        max_bytes: int = 2 * GB
-        min_table_bytes: int = 1 * GB
+        max_bytes: int = field(default=2 * GB, metadata={"help": "upper bound of the proposal."})
+        min_table_bytes: int = field(default=1 * GB, metadata={
+            "help": "largest-table size from which the rule speaks on assumed RAM."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         current = model.setting_bytes("maintenance_work_mem")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -16,7 +16,7 @@ from pgsage.rules.config._connections import client_backends
 
 
 @register
-class MaxConnections(Rule):
+class MaxConnections(Rule["MaxConnections.Options"]):
     """max_connections is far above the connections in use.
 
     What it detects:
@@ -38,11 +38,6 @@ class MaxConnections(Rule):
         Lower max_connections to what is used plus headroom (restart needed), and put a
         pooler (PgBouncer in transaction mode) in front of applications that need many
         client connections.
-
-    Options:
-        min_setting: max_connections from which the rule looks.
-        headroom: factor of the peak seen kept as headroom.
-        floor: the smallest value proposed.
     """
 
     code: ClassVar[str] = "CF016"
@@ -52,9 +47,11 @@ class MaxConnections(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_setting: int = 200
-        headroom: float = 4.0
-        floor: int = 100
+        min_setting: int = field(default=200, metadata={
+            "help": "max_connections from which the rule looks."})
+        headroom: float = field(default=4.0, metadata={
+            "help": "factor of the peak seen kept as headroom."})
+        floor: int = field(default=100, metadata={"help": "the smallest value proposed."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         value = model.setting("max_connections")

@@ -15,7 +15,7 @@ STEPS = (5000, 10000, 20000, 50000, 100000)
 
 
 @register
-class StatementsEvicted(Rule):
+class StatementsEvicted(Rule[NoOptions]):
     """pg_stat_statements evicts entries: pg_stat_statements.max is too small.
 
     What it detects:
@@ -35,15 +35,13 @@ class StatementsEvicted(Rule):
         Raise pg_stat_statements.max (restart needed: the table is in shared memory, about
         1 kB per entry plus the texts). With pg_stat_statements.track = all, nested
         statements take entries too: `top` may be enough.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "CF018"
     name: ClassVar[str] = "config.pg_stat_statements_max"
     category: ClassVar[Category] = Category.CONFIG
     severity: ClassVar[Severity] = Severity.MEDIUM
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         info = model.statements_info

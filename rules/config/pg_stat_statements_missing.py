@@ -32,7 +32,7 @@ def version(text: str | None) -> tuple[int, ...]:
 
 
 @register
-class PgStatStatementsMissing(Rule):
+class PgStatStatementsMissing(Rule[NoOptions]):
     """pg_stat_statements is not loaded, not created, too old or not readable.
 
     What it detects:
@@ -56,10 +56,6 @@ class PgStatStatementsMissing(Rule):
         parameter group or flags instead. When it is preloaded: CREATE EXTENSION. When it
         is too old: ALTER EXTENSION pg_stat_statements UPDATE. pgsage itself never creates
         or changes anything in the watched database.
-
-    Options:
-        None.
-
     References:
         https://www.postgresql.org/docs/current/pgstatstatements.html
     """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.config._planner import storage_kind
 
 
 @register
-class RandomPageCost(Rule):
+class RandomPageCost(Rule["RandomPageCost.Options"]):
     """random_page_cost is tuned for spinning disks on SSD storage.
 
     What it detects:
@@ -34,10 +34,6 @@ class RandomPageCost(Rule):
     What to do:
         Set random_page_cost = 1.1 (a reload suffices); check the plans of the heaviest
         statements afterwards.
-
-    Options:
-        max_cost: value from which random_page_cost is reported.
-        proposed: value proposed.
     """
 
     code: ClassVar[str] = "CF014"
@@ -47,8 +43,9 @@ class RandomPageCost(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        max_cost: float = 2.0
-        proposed: float = 1.1
+        max_cost: float = field(default=2.0, metadata={
+            "help": "value from which random_page_cost is reported."})
+        proposed: float = field(default=1.1, metadata={"help": "value proposed."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         value = model.setting("random_page_cost")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -23,7 +23,7 @@ def data_bytes(model: Model) -> int | None:
 
 
 @register
-class SharedBuffers(Rule):
+class SharedBuffers(Rule["SharedBuffers.Options"]):
     """shared_buffers is far from a quarter of the host's RAM.
 
     What it detects:
@@ -43,11 +43,6 @@ class SharedBuffers(Rule):
     What to do:
         ALTER SYSTEM SET shared_buffers and restart (context postmaster). Give the host's
         RAM with --memory; above 8 GB of shared_buffers also consider huge_pages.
-
-    Options:
-        share: fraction of RAM proposed.
-        max_share: fraction of RAM above which shared_buffers is too large.
-
     References:
         https://www.postgresql.org/docs/current/runtime-config-resource.html
     """
@@ -59,8 +54,9 @@ class SharedBuffers(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        share: float = 0.25
-        max_share: float = 0.5
+        share: float = field(default=0.25, metadata={"help": "fraction of RAM proposed."})
+        max_share: float = field(default=0.5, metadata={
+            "help": "fraction of RAM above which shared_buffers is too large."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         current = model.setting_bytes("shared_buffers")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class SlowStatementsNotLogged(Rule):
+class SlowStatementsNotLogged(Rule["SlowStatementsNotLogged.Options"]):
     """Neither log_min_duration_statement nor auto_explain logs slow statements.
 
     What it detects:
@@ -34,9 +34,6 @@ class SlowStatementsNotLogged(Rule):
         log_min_duration_statement and loads auto_explain for new sessions through
         session_preload_libraries (no restart), with log_analyze off so it adds no
         per-row timing overhead.
-
-    Options:
-        threshold: the duration from which statements are logged.
     """
 
     code: ClassVar[str] = "CF022"
@@ -46,7 +43,8 @@ class SlowStatementsNotLogged(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        threshold: str = "1s"
+        threshold: str = field(default="1s", metadata={
+            "help": "the duration from which statements are logged."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         logged = model.setting("log_min_duration_statement")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -29,7 +29,7 @@ def _role_has(model: Model, role: str | None, name: str) -> str | None:
 
 
 @register
-class MissingTimeouts(Rule):
+class MissingTimeouts(Rule["MissingTimeouts.Options"]):
     """Transactions stay open (idle or running) with no timeout to end them.
 
     What it detects:
@@ -53,12 +53,6 @@ class MissingTimeouts(Rule):
         statements were seen) for the application's role; per role rather than globally,
         so maintenance and reporting sessions keep their own limits. New sessions of the
         role pick it up.
-
-    Options:
-        idle_seconds: idle-in-transaction time from which a session counts.
-        active_seconds: running time of one statement from which a session counts.
-        idle_timeout: idle_in_transaction_session_timeout proposed.
-        statement_timeout: statement_timeout proposed.
     """
 
     code: ClassVar[str] = "CF021"
@@ -68,10 +62,14 @@ class MissingTimeouts(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        idle_seconds: float = 60.0
-        active_seconds: float = 300.0
-        idle_timeout: str = "5min"
-        statement_timeout: str = "5min"
+        idle_seconds: float = field(default=60.0, metadata={
+            "help": "idle-in-transaction time from which a session counts."})
+        active_seconds: float = field(default=300.0, metadata={
+            "help": "running time of one statement from which a session counts."})
+        idle_timeout: str = field(default="5min", metadata={
+            "help": "idle_in_transaction_session_timeout proposed."})
+        statement_timeout: str = field(default="5min", metadata={
+            "help": "statement_timeout proposed."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         idle: dict[str, list[Backend]] = defaultdict(list)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -13,7 +13,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class QueryTextsTruncated(Rule):
+class QueryTextsTruncated(Rule["QueryTextsTruncated.Options"]):
     """Application statements are longer than track_activity_query_size.
 
     What it detects:
@@ -33,9 +33,6 @@ class QueryTextsTruncated(Rule):
     What to do:
         Raise track_activity_query_size to the next power of two above the longest text
         (restart needed; the memory is the value times max_connections, kilobytes).
-
-    Options:
-        min_statements: how many long statements make a finding.
     """
 
     code: ClassVar[str] = "CF019"
@@ -45,7 +42,8 @@ class QueryTextsTruncated(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_statements: int = 1
+        min_statements: int = field(default=1, metadata={
+            "help": "how many long statements make a finding."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         limit = model.setting_bytes("track_activity_query_size")

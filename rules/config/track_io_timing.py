@@ -12,7 +12,7 @@ from pgsage.rules.base import NoOptions, Rule, register
 
 
 @register
-class TrackIoTimingOff(Rule):
+class TrackIoTimingOff(Rule[NoOptions]):
     """track_io_timing is off: nobody can tell how long reads and writes take.
 
     What it detects:
@@ -29,15 +29,13 @@ class TrackIoTimingOff(Rule):
 
     What to do:
         Turn it on; a reload suffices (context superuser).
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "CF017"
     name: ClassVar[str] = "config.track_io_timing"
     category: ClassVar[Category] = Category.CONFIG
     severity: ClassVar[Severity] = Severity.LOW
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         if is_on(model, "track_io_timing") is not False:

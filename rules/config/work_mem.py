@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,7 +15,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class WorkMemSpills(Rule):
+class WorkMemSpills(Rule["WorkMemSpills.Options"]):
     """Statements spill sorts and hashes to temporary files: work_mem is too small for them.
 
     What it detects:
@@ -37,11 +37,6 @@ class WorkMemSpills(Rule):
     What to do:
         Raise work_mem as proposed (reload, no restart), or for the roles of the heavy
         statements only; keep log_temp_files = 0 to see what still spills.
-
-    Options:
-        min_calls: calls a statement needs to count.
-        min_temp_bytes: temp bytes written by the counted statements over the window.
-        max_listed: statements named in the finding.
     """
 
     code: ClassVar[str] = "CF012"
@@ -51,9 +46,10 @@ class WorkMemSpills(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 10
-        min_temp_bytes: int = 64 * MB
-        max_listed: int = 5
+        min_calls: int = field(default=10, metadata={"help": "calls a statement needs to count."})
+        min_temp_bytes: int = field(default=64 * MB, metadata={
+            "help": "temp bytes written by the counted statements over the window."})
+        max_listed: int = field(default=5, metadata={"help": "statements named in the finding."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         frame = model.statements

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,21 +14,12 @@ from pgsage.analyzer.units import format_bytes
 from pgsage.rules.base import Rule, register
 
 
-@dataclass(frozen=True)
-class CreateIndexOptions:
-    high_share: float = 0.20
-    """Share of the considered workload's cost an index saves to be rated high."""
-    medium_share: float = 0.05
-    """... to be rated medium (below: low)."""
-    max_statements_listed: int = 5
-
-
 def short(text: str, width: int = 110) -> str:
     flat = re.sub(r"\s+", " ", text).strip()
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def _severity(share: float, proven: bool, options: CreateIndexOptions) -> Severity:
+def _severity(share: float, proven: bool, options: CreateIndex.Options) -> Severity:
     if share >= options.high_share and proven:
         return Severity.HIGH
     if share >= options.medium_share:
@@ -41,7 +32,7 @@ def _action(choice: IndexChoice) -> Action:
 
 
 @register
-class CreateIndex(Rule):
+class CreateIndex(Rule["CreateIndex.Options"]):
     """An index the workload needs, chosen for the whole workload and proven by the planner.
 
     What it detects:
@@ -71,10 +62,8 @@ class CreateIndex(Rule):
         after for one statement.
 
     Options:
-        high_share / medium_share: share of the considered workload's cost an index saves
-        to be rated high / medium. The search itself is tuned by `pgsage indexes` flags:
-        --budget, --max-new, --min-improvement, --time-limit.
-
+        The search itself is tuned by `pgsage indexes` flags: --budget, --max-new, --min-
+        improvement, --time-limit.
     References:
         Kossmann et al., "Magic mirror in my hand, which is the best in the land? An
         Experimental Evaluation of Index Selection Algorithms", PVLDB 13(11), 2020.
@@ -84,9 +73,18 @@ class CreateIndex(Rule):
     name: ClassVar[str] = "index.create"
     category: ClassVar[Category] = Category.INDEX
     severity: ClassVar[Severity] = Severity.MEDIUM
-    Options = CreateIndexOptions
 
-    def check(self, model: Model, options: CreateIndexOptions) -> Iterator[Recommendation]:
+    @dataclass(frozen=True)
+    class Options:
+        high_share: float = field(default=0.20, metadata={
+            "help": "share of the considered workload's cost an index saves to be rated high."})
+        medium_share: float = field(default=0.05, metadata={
+            "help": "share of the considered workload's cost an index saves to be rated "
+                    "medium (below: low)."})
+        max_statements_listed: int = field(default=5, metadata={
+            "help": "statements an index speeds up listed in the finding at most."})
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         plan = model.index_plan
         total = plan.workload_cost or sum(
             e.calls * e.cost_before for c in plan.choices for e in c.effects) or 1.0
@@ -94,7 +92,7 @@ class CreateIndex(Rule):
             yield self._finding(model, plan, choice, total, options)
 
     def _finding(self, model: Model, plan: IndexPlan, choice: IndexChoice, total: float,
-                 options: CreateIndexOptions) -> Recommendation:
+                 options: Options) -> Recommendation:
         cand = choice.candidate
         calls = sum(e.calls for e in choice.effects) or 1
         before = sum(e.calls * e.cost_before for e in choice.effects)

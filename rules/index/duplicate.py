@@ -22,7 +22,7 @@ def keeper_order(ix: IndexStats) -> tuple[int, int, int, str]:
 
 
 @register
-class DuplicateIndex(Rule):
+class DuplicateIndex(Rule[NoOptions]):
     """Two or more indexes on a table have the same definition.
 
     What it detects:
@@ -40,9 +40,6 @@ class DuplicateIndex(Rule):
     What to do:
         Drop the copies, keeping the one that backs a constraint (or is unique, or is used
         most). The drop is CONCURRENTLY, so it takes no lock that blocks reads or writes.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "IX002"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -67,7 +67,7 @@ def estimated_index_bytes(rows: float, ncols: int) -> int:
 
 
 @register
-class ForeignKeyUnindexed(Rule):
+class ForeignKeyUnindexed(Rule["ForeignKeyUnindexed.Options"]):
     """A foreign key whose referencing columns have no index.
 
     What it detects:
@@ -99,14 +99,6 @@ class ForeignKeyUnindexed(Rule):
         referencing one; medium when only one of the two holds; low when the table is
         mid-sized and nothing in the window needed the index (the index would then cost
         writes for no observed gain).
-
-    Options:
-        min_rows: referencing tables with fewer rows are not reported (a scan is cheap).
-        large_rows: from this many rows, a referencing table counts as large.
-        min_seq_scans: from this many sequential scans of the referencing table in the
-        window, the index counts as needed (building an index scans the table once, so
-        one or two scans prove nothing).
-
     References:
         https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-FK
     """
@@ -118,9 +110,14 @@ class ForeignKeyUnindexed(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 1000
-        large_rows: int = 100_000
-        min_seq_scans: int = 10
+        min_rows: int = field(default=1000, metadata={
+            "help": "referencing tables with fewer rows are not reported (a scan is cheap)."})
+        large_rows: int = field(default=100_000, metadata={
+            "help": "from this many rows, a referencing table counts as large."})
+        min_seq_scans: int = field(default=10, metadata={
+            "help": "from this many sequential scans of the referencing table in the window, the "
+                    "index counts as needed (building an index scans the table once, so one or two "
+                    "scans prove nothing)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         groups: dict[tuple[int, frozenset[str]], list[Constraint]] = {}

@@ -51,7 +51,7 @@ def duplicates_query(ix: IndexStats) -> str | None:
 
 
 @register
-class InvalidIndex(Rule):
+class InvalidIndex(Rule[NoOptions]):
     """An invalid index: not used by queries, possibly still updated by every write.
 
     What it detects:
@@ -82,10 +82,6 @@ class InvalidIndex(Rule):
 
         An invalid index of a partitioned table means a partition has no index attached
         to it yet: create the partition's index and ALTER INDEX ... ATTACH PARTITION.
-
-    Options:
-        None.
-
     References:
         https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
     """

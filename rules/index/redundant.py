@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -38,14 +38,8 @@ def covers_prefix(short: IndexStats, long: IndexStats) -> bool:
             and long.options[:n] == short.options[:n])
 
 
-@dataclass(frozen=True)
-class RedundantOptions:
-    min_bytes: int = 1024 * 1024
-    """Smaller redundant indexes are not worth a finding."""
-
-
 @register
-class RedundantIndex(Rule):
+class RedundantIndex(Rule["RedundantIndex.Options"]):
     """An index made redundant by a wider index that starts with the same columns.
 
     What it detects:
@@ -67,18 +61,19 @@ class RedundantIndex(Rule):
         Drop the narrower index CONCURRENTLY. Lookups it served use the wider one, which
         is somewhat larger, so watch the statements that used it (scans are in the
         evidence). The undo re-creates it.
-
-    Options:
-        min_bytes: narrower indexes smaller than this are not reported.
     """
 
     code: ClassVar[str] = "IX003"
     name: ClassVar[str] = "index.redundant"
     category: ClassVar[Category] = Category.INDEX
     severity: ClassVar[Severity] = Severity.LOW
-    Options = RedundantOptions
 
-    def check(self, model: Model, options: RedundantOptions) -> Iterator[Recommendation]:
+    @dataclass(frozen=True)
+    class Options:
+        min_bytes: int = field(default=1024 * 1024, metadata={
+            "help": "narrower indexes smaller than this are not reported."})
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for indexes in model.indexes_by_table.values():
             for short in indexes:
                 if protected(short) or (short.bytes or 0) < options.min_bytes:

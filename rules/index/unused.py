@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -35,7 +35,7 @@ def attached_to_parent(model: Model, ix: IndexStats, table: TableStats) -> bool:
 
 
 @register
-class UnusedIndex(Rule):
+class UnusedIndex(Rule["UnusedIndex.Options"]):
     """An index no query has used over a long enough window.
 
     What it detects:
@@ -72,13 +72,6 @@ class UnusedIndex(Rule):
         on the evidence of a short demo or a fresh restart. pgsage cannot see when an index
         was created, so an index younger than the stated window may be reported; the
         finding says so.
-
-    Options:
-        min_window_days: the shortest idle window that gives a finding (days). Raise it to
-        35 where monthly jobs exist.
-        min_bytes: smaller indexes are not reported (they cost next to nothing).
-        medium_bytes: indexes at least this large are reported as medium instead of low.
-
     References:
         https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ALL-INDEXES-VIEW
     """
@@ -90,9 +83,13 @@ class UnusedIndex(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_window_days: float = 14.0
-        min_bytes: int = 1024 * 1024
-        medium_bytes: int = 1024 * 1024 * 1024
+        min_window_days: float = field(default=14.0, metadata={
+            "help": "the shortest idle window that gives a finding (days). Raise it to 35 where "
+                    "monthly jobs exist."})
+        min_bytes: int = field(default=1024 * 1024, metadata={
+            "help": "smaller indexes are not reported (they cost next to nothing)."})
+        medium_bytes: int = field(default=1024 * 1024 * 1024, metadata={
+            "help": "indexes at least this large are reported as medium instead of low."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         now = model.snapshot.taken_at

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,18 +15,8 @@ from pgsage.rules.base import Rule, register
 from pgsage.rules.index._unused import protected
 
 
-@dataclass(frozen=True)
-class WriteOnlyOptions:
-    min_window_days: float = 7.0
-    """Shorter windows say nothing about rarely run reports that need the index."""
-    min_writes: int = 100_000
-    """Rows written to the table over the window before its indexes are judged."""
-    max_scans_per_million_writes: float = 10.0
-    """An index scanned less often than this, per million rows written, is write-only."""
-
-
 @register
-class WriteOnlyIndex(Rule):
+class WriteOnlyIndex(Rule["WriteOnlyIndex.Options"]):
     """An index that is maintained on every write but almost never read.
 
     What it detects:
@@ -50,18 +40,25 @@ class WriteOnlyIndex(Rule):
         Check the statements that use it (a monthly report may need it); if the reads
         can live without it, or run on a replica, drop it CONCURRENTLY. The undo
         re-creates it.
-
-    Options:
-        min_window_days, min_writes, max_scans_per_million_writes.
     """
 
     code: ClassVar[str] = "IX007"
     name: ClassVar[str] = "index.write_only"
     category: ClassVar[Category] = Category.INDEX
     severity: ClassVar[Severity] = Severity.LOW
-    Options = WriteOnlyOptions
 
-    def check(self, model: Model, options: WriteOnlyOptions) -> Iterator[Recommendation]:
+    @dataclass(frozen=True)
+    class Options:
+        min_window_days: float = field(default=7.0, metadata={
+            "help": "days the window must span: shorter windows say nothing about rarely "
+                    "run reports that need the index."})
+        min_writes: int = field(default=100_000, metadata={
+            "help": "rows written to the table over the window before its indexes are judged."})
+        max_scans_per_million_writes: float = field(default=10.0, metadata={
+            "help": "an index scanned less often than this, per million rows written, is "
+                    "write-only."})
+
+    def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         window = model.counter_window
         if window.seconds < options.min_window_days * DAY:
             return

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -17,7 +17,7 @@ from pgsage.rules.maintenance._vacuum import proposed_scale, reloption, table_se
 
 
 @register
-class DeadTuples(Rule):
+class DeadTuples(Rule["DeadTuples.Options"]):
     """A table holds many dead row versions: autovacuum is not keeping up with it.
 
     What it detects:
@@ -44,14 +44,6 @@ class DeadTuples(Rule):
         threshold of 1000); re-enable autovacuum if it was turned off for it. If something
         holds the xmin horizon, end that first (MT016, MT017, MT018): vacuum cannot remove
         rows it may still see.
-
-    Options:
-        min_dead: dead tuples from which a table is considered.
-        min_ratio: dead / (live + dead) from which a table is reported.
-        large_dead: dead tuples from which `large_ratio` is enough; with half the rows
-            dead the finding is then high.
-        large_ratio: dead / (live + dead) from which a table with `large_dead` is reported.
-        target_rows: changed rows after which the proposed settings trigger a vacuum.
     """
 
     code: ClassVar[str] = "MT010"
@@ -61,11 +53,17 @@ class DeadTuples(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_dead: int = 10_000
-        min_ratio: float = 0.2
-        large_dead: int = 1_000_000
-        large_ratio: float = 0.1
-        target_rows: int = 50_000
+        min_dead: int = field(default=10_000, metadata={
+            "help": "dead tuples from which a table is considered."})
+        min_ratio: float = field(default=0.2, metadata={
+            "help": "dead / (live + dead) from which a table is reported."})
+        large_dead: int = field(default=1_000_000, metadata={
+            "help": "dead tuples from which `large_ratio` is enough; with half the rows dead the "
+                    "finding is then high."})
+        large_ratio: float = field(default=0.1, metadata={
+            "help": "dead / (live + dead) from which a table with `large_dead` is reported."})
+        target_rows: int = field(default=50_000, metadata={
+            "help": "changed rows after which the proposed settings trigger a vacuum."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         holders = xmin_holders(model)

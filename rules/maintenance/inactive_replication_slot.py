@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,7 +15,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class InactiveReplicationSlot(Rule):
+class InactiveReplicationSlot(Rule["InactiveReplicationSlot.Options"]):
     """A replication slot is not in use and keeps WAL (and maybe dead rows) around.
 
     What it detects:
@@ -38,9 +38,6 @@ class InactiveReplicationSlot(Rule):
         If its standby or subscriber is gone, drop the slot. If it is coming back, make
         sure it does soon, and set max_slot_wal_keep_size so a lost consumer cannot fill
         the disk.
-
-    Options:
-        high_bytes: retained WAL from which the finding is high.
     """
 
     code: ClassVar[str] = "MT017"
@@ -50,7 +47,8 @@ class InactiveReplicationSlot(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        high_bytes: int = 1 * GB
+        high_bytes: int = field(default=1 * GB, metadata={
+            "help": "retained WAL from which the finding is high."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         keep = model.setting("max_slot_wal_keep_size")

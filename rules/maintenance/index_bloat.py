@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -60,7 +60,7 @@ def index_estimate(ix: IndexStats, t: TableStats, cols: dict[str, ColumnStats],
 
 
 @register
-class IndexBloat(Rule):
+class IndexBloat(Rule["IndexBloat.Options"]):
     """A btree index takes much more space than its entries need (estimated).
 
     What it detects:
@@ -80,10 +80,6 @@ class IndexBloat(Rule):
     What to do:
         REINDEX INDEX CONCURRENTLY builds a compact copy and swaps it in without blocking
         reads or writes (it needs the disk space of the new index meanwhile).
-
-    Options:
-        min_bytes: estimated excess from which an index is reported.
-        min_ratio: share of the index that must be excess.
     """
 
     code: ClassVar[str] = "MT015"
@@ -93,8 +89,10 @@ class IndexBloat(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_bytes: int = 100 * MB
-        min_ratio: float = 0.5
+        min_bytes: int = field(default=100 * MB, metadata={
+            "help": "estimated excess from which an index is reported."})
+        min_ratio: float = field(default=0.5, metadata={
+            "help": "share of the index that must be excess."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

@@ -8,7 +8,7 @@ pg_stats saw at the last ANALYZE.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -23,7 +23,7 @@ WIDER = {"smallint": "integer", "integer": "bigint"}
 
 
 @register
-class KeyColumnNearMaximum(Rule):
+class KeyColumnNearMaximum(Rule["KeyColumnNearMaximum.Options"]):
     """An integer key column without a sequence is close to its type's maximum.
 
     What it detects:
@@ -43,10 +43,6 @@ class KeyColumnNearMaximum(Rule):
         Widen the column (and the columns that reference it, or that it references) to the
         next integer type; for bigint, find where the values come from. Statistics are as
         of the last ANALYZE: check the real maximum with SELECT max(col) first.
-
-    Options:
-        warn_ratio: share of the range from which a key is reported (high).
-        critical_ratio: share from which it is critical.
     """
 
     code: ClassVar[str] = "MT013"
@@ -56,8 +52,10 @@ class KeyColumnNearMaximum(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        warn_ratio: float = 0.75
-        critical_ratio: float = 0.9
+        warn_ratio: float = field(default=0.75, metadata={
+            "help": "share of the range from which a key is reported (high)."})
+        critical_ratio: float = field(default=0.9, metadata={
+            "help": "share from which it is critical."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for key in model.key_ranges:

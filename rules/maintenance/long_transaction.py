@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,7 +15,7 @@ from pgsage.rules.maintenance._horizon import HOLDING_BACKENDS
 
 
 @register
-class LongTransaction(Rule):
+class LongTransaction(Rule["LongTransaction.Options"]):
     """A transaction has been open for a long time and holds back the xmin horizon.
 
     What it detects:
@@ -36,11 +36,6 @@ class LongTransaction(Rule):
         Find out from its owner what it is, then end it with pg_terminate_backend (the
         transaction is rolled back). Prevent it with idle_in_transaction_session_timeout
         for the application's role (CF021 proposes it).
-
-    Options:
-        min_seconds: transaction age from which a session is reported.
-        high_seconds: transaction age from which it is high.
-        min_xmin_age: snapshot age in transactions from which a session is reported.
     """
 
     code: ClassVar[str] = "MT016"
@@ -50,9 +45,12 @@ class LongTransaction(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_seconds: float = 600.0
-        high_seconds: float = 3600.0
-        min_xmin_age: int = 10_000_000
+        min_seconds: float = field(default=600.0, metadata={
+            "help": "transaction age from which a session is reported."})
+        high_seconds: float = field(default=3600.0, metadata={
+            "help": "transaction age from which it is high."})
+        min_xmin_age: int = field(default=10_000_000, metadata={
+            "help": "snapshot age in transactions from which a session is reported."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for b in sorted(model.activity, key=lambda b: -(b.xact_start_age or 0.0)):

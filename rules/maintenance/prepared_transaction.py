@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class PreparedTransactionLeftBehind(Rule):
+class PreparedTransactionLeftBehind(Rule["PreparedTransactionLeftBehind.Options"]):
     """A prepared (two-phase) transaction was never committed or rolled back.
 
     What it detects:
@@ -33,9 +33,6 @@ class PreparedTransactionLeftBehind(Rule):
         Ask the transaction manager whether it committed elsewhere; then COMMIT PREPARED or
         ROLLBACK PREPARED it, connected to its database as its owner or a superuser. If
         two-phase commit is not used at all, set max_prepared_transactions = 0.
-
-    Options:
-        min_seconds: age from which a prepared transaction is reported.
     """
 
     code: ClassVar[str] = "MT018"
@@ -45,7 +42,8 @@ class PreparedTransactionLeftBehind(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_seconds: float = 300.0
+        min_seconds: float = field(default=300.0, metadata={
+            "help": "age from which a prepared transaction is reported."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for p in model.prepared_xacts:

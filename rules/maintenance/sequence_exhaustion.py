@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -16,7 +16,7 @@ from pgsage.rules.maintenance._sequences import ONLINE_OUTLINE, TYPE_RANGE, Rang
 
 
 @register
-class SequenceExhaustion(Rule):
+class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
     """A sequence has used most of the values it (or its column) can take.
 
     What it detects:
@@ -49,12 +49,6 @@ class SequenceExhaustion(Rule):
         `warn_ratio` when a baseline shows the range running out within `critical_days`.
         The defaults (75% and 90%) leave, for an int4 key, 537 and 215 million values: for
         a busy table months of lead time, which a rewrite or an online migration needs.
-
-    Options:
-        warn_ratio: share of the range used from which a sequence is reported (high).
-        critical_ratio: share of the range used from which it is critical.
-        critical_days: with a baseline, fewer days left than this is critical too.
-
     References:
         https://www.postgresql.org/docs/current/sql-altersequence.html
     """
@@ -66,9 +60,12 @@ class SequenceExhaustion(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        warn_ratio: float = 0.75
-        critical_ratio: float = 0.9
-        critical_days: float = 30.0
+        warn_ratio: float = field(default=0.75, metadata={
+            "help": "share of the range used from which a sequence is reported (high)."})
+        critical_ratio: float = field(default=0.9, metadata={
+            "help": "share of the range used from which it is critical."})
+        critical_days: float = field(default=30.0, metadata={
+            "help": "with a baseline, fewer days left than this is critical too."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         before: dict[tuple[str, str], SequenceState] = {}

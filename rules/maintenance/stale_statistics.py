@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -16,7 +16,7 @@ from pgsage.rules.maintenance._vacuum import proposed_scale, table_setting
 
 
 @register
-class StaleStatistics(Rule):
+class StaleStatistics(Rule["StaleStatistics.Options"]):
     """A table was never analyzed, or changed a lot since its statistics were gathered.
 
     What it detects:
@@ -37,11 +37,6 @@ class StaleStatistics(Rule):
     What to do:
         ANALYZE the table now; for large tables that change steadily, a per-table
         autovacuum_analyze_scale_factor makes autovacuum analyze them more often.
-
-    Options:
-        min_rows: rows (or changed rows, for a never-analyzed table) from which a table
-            is considered.
-        large_rows: rows from which a per-table analyze scale factor is proposed.
     """
 
     code: ClassVar[str] = "MT011"
@@ -51,8 +46,11 @@ class StaleStatistics(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 1000
-        large_rows: int = 1_000_000
+        min_rows: int = field(default=1000, metadata={
+            "help": "rows (or changed rows, for a never-analyzed table) from which a table is "
+                    "considered."})
+        large_rows: int = field(default=1_000_000, metadata={
+            "help": "rows from which a per-table analyze scale factor is proposed."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         with_statistics = {c.relid for c in model.columns if c.inherited is not None}

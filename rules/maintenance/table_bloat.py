@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -48,7 +48,7 @@ def table_estimate(t: TableStats, cols: list[ColumnStats], block: int) -> Estima
 
 
 @register
-class TableBloat(Rule):
+class TableBloat(Rule["TableBloat.Options"]):
     """A table takes much more space than its rows need (estimated).
 
     What it detects:
@@ -70,10 +70,6 @@ class TableBloat(Rule):
         pg_repack rebuilds the table online (brief locks only; needs the extension and a
         primary key or a unique NOT NULL index). Without it VACUUM FULL does the same
         while blocking all reads and writes of the table for the whole rebuild.
-
-    Options:
-        min_bytes: estimated free space from which a table is reported.
-        min_ratio: share of the table that must be free space.
     """
 
     code: ClassVar[str] = "MT014"
@@ -83,8 +79,10 @@ class TableBloat(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_bytes: int = 100 * MB
-        min_ratio: float = 0.4
+        min_bytes: int = field(default=100 * MB, metadata={
+            "help": "estimated free space from which a table is reported."})
+        min_ratio: float = field(default=0.4, metadata={
+            "help": "share of the table that must be free space."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -22,7 +22,7 @@ WRAPAROUND_LIMIT = 2**31 - 1
 
 
 @register
-class Wraparound(Rule):
+class Wraparound(Rule["Wraparound.Options"]):
     """A database is far into its transaction ID (or multixact ID) space.
 
     What it detects:
@@ -45,10 +45,6 @@ class Wraparound(Rule):
         VACUUM (FREEZE) the oldest tables first, after ending whatever holds the xmin
         horizon (long transactions, inactive slots, prepared transactions), then find out
         why autovacuum did not (cancelled by locks, cost limits, too few workers).
-
-    Options:
-        warn_ratio: share of the limit from which a database is high.
-        critical_ratio: share of the limit from which it is critical.
     """
 
     code: ClassVar[str] = "MT012"
@@ -58,8 +54,10 @@ class Wraparound(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        warn_ratio: float = 0.5
-        critical_ratio: float = 0.8
+        warn_ratio: float = field(default=0.5, metadata={
+            "help": "share of the limit from which a database is high."})
+        critical_ratio: float = field(default=0.8, metadata={
+            "help": "share of the limit from which it is critical."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         current = model.server.database if model.server else model.snapshot.target.database

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -17,7 +17,7 @@ from pgsage.rules.partitioning._existing import key_columns
 
 
 @register
-class DefaultPartitionGrowing(Rule):
+class DefaultPartitionGrowing(Rule["DefaultPartitionGrowing.Options"]):
     """Rows keep landing in the default partition: partitions for their keys are missing.
 
     What it detects:
@@ -39,10 +39,6 @@ class DefaultPartitionGrowing(Rule):
         partitions: detach the default, create them, move the rows from the old default
         in batches, attach it back. Then schedule partition creation ahead of time
         (pg_partman's run_maintenance, or a job).
-
-    Options:
-        min_rows: rows in the default partition from which it is reported.
-        medium_share: share of the parent's rows for medium.
     """
 
     code: ClassVar[str] = "PT005"
@@ -52,8 +48,10 @@ class DefaultPartitionGrowing(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 10_000
-        medium_share: float = 0.2
+        min_rows: int = field(default=10_000, metadata={
+            "help": "rows in the default partition from which it is reported."})
+        medium_share: float = field(default=0.2, metadata={
+            "help": "share of the parent's rows for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for part in model.tables.values():

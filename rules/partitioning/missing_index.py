@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -25,7 +25,7 @@ def _signature(ix: IndexStats) -> tuple[object, ...] | None:
 
 
 @register
-class PartitionMissingIndex(Rule):
+class PartitionMissingIndex(Rule["PartitionMissingIndex.Options"]):
     """An index most partitions of a table have is missing on some of them.
 
     What it detects:
@@ -47,10 +47,6 @@ class PartitionMissingIndex(Rule):
     What to do:
         Create the missing indexes (the action, one partition at a time, without blocking
         writes) and attach them to the parent's index.
-
-    Options:
-        min_share: share of partitions that have the index for the others to count as
-        missing it.
     """
 
     code: ClassVar[str] = "PT006"
@@ -60,7 +56,9 @@ class PartitionMissingIndex(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_share: float = 0.5
+        min_share: float = field(default=0.5, metadata={
+            "help": "share of partitions that have the index for the others to count as missing "
+                    "it."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for parent in [t for t in model.tables.values() if t.relkind == "p"]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -17,7 +17,7 @@ PRUNING_USES = {Use.EQ, Use.IN, Use.RANGE, Use.NULL, Use.JOIN, Use.LIKE_PREFIX}
 
 
 @register
-class NoPartitionPruning(Rule):
+class NoPartitionPruning(Rule["NoPartitionPruning.Options"]):
     """Statements on a partitioned table that never filter on its partition key.
 
     What it detects:
@@ -39,11 +39,6 @@ class NoPartitionPruning(Rule):
         Add a condition on the key where the application knows it (`AND created_at >=
         $2`); if most statements cannot, the key does not fit the workload: choose the
         column most statements filter on.
-
-    Options:
-        min_calls: calls of a statement over the window.
-        min_partitions: partitions the table needs.
-        medium_share: share of statement time for medium.
     """
 
     code: ClassVar[str] = "PT003"
@@ -53,9 +48,11 @@ class NoPartitionPruning(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 10
-        min_partitions: int = 4
-        medium_share: float = 0.1
+        min_calls: int = field(default=10, metadata={
+            "help": "calls of a statement over the window."})
+        min_partitions: int = field(default=4, metadata={"help": "partitions the table needs."})
+        medium_share: float = field(default=0.1, metadata={
+            "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         found = totals(model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -17,7 +17,7 @@ GB = 1024**3
 
 
 @register
-class PartitionCount(Rule):
+class PartitionCount(Rule["PartitionCount.Options"]):
     """A partitioned table with too many partitions, or with one partition holding most rows.
 
     What it detects:
@@ -39,11 +39,6 @@ class PartitionCount(Rule):
         Too many: a coarser interval (day instead of hour) for new partitions, and merge
         old ones (detach, copy into one, attach). One partition with most data: split it
         (detach, create the finer partitions, move its rows in batches).
-
-    Options:
-        max_partitions: partitions above which a table has too many.
-        min_bytes: size from which an uneven table is reported.
-        max_share: share of the data in one partition from which it is uneven.
     """
 
     code: ClassVar[str] = "PT004"
@@ -53,9 +48,12 @@ class PartitionCount(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        max_partitions: int = 1000
-        min_bytes: int = 10 * GB
-        max_share: float = 0.8
+        max_partitions: int = field(default=1000, metadata={
+            "help": "partitions above which a table has too many."})
+        min_bytes: int = field(default=10 * GB, metadata={
+            "help": "size from which an uneven table is reported."})
+        max_share: float = field(default=0.8, metadata={
+            "help": "share of the data in one partition from which it is uneven."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for parent in partitioned(model):

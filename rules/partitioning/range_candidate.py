@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -72,7 +72,7 @@ def _partman(model: Model) -> tuple[str, int] | None:
 
 
 @register
-class RangePartitionCandidate(Rule):
+class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
     """A large table read by time ranges and trimmed by time: partition it by range.
 
     What it detects:
@@ -106,15 +106,6 @@ class RangePartitionCandidate(Rule):
         bound the old table with a validated CHECK constraint, swap the names and attach
         the old table as the first partition without copying, so the switch takes
         seconds. Retention then detaches and drops partitions.
-
-    Options:
-        min_bytes: table size from which a table is considered.
-        min_range_share: share of SELECT calls with a range on the column.
-        min_correlation: |pg_stats correlation| counted as append-mostly.
-        target_partition_bytes: the partition size the interval aims at.
-        premake: periods covered by new partitions, counting the current one (which
-        stays in the old table until the switch, so premake - 1 partitions are created).
-
     References:
         https://www.postgresql.org/docs/current/ddl-partitioning.html
         https://github.com/pgpartman/pg_partman
@@ -127,11 +118,17 @@ class RangePartitionCandidate(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_bytes: int = 2 * GB
-        min_range_share: float = 0.5
-        min_correlation: float = 0.9
-        target_partition_bytes: int = GB
-        premake: int = 4
+        min_bytes: int = field(default=2 * GB, metadata={
+            "help": "table size from which a table is considered."})
+        min_range_share: float = field(default=0.5, metadata={
+            "help": "share of SELECT calls with a range on the column."})
+        min_correlation: float = field(default=0.9, metadata={
+            "help": "|pg_stats correlation| counted as append-mostly."})
+        target_partition_bytes: int = field(default=GB, metadata={
+            "help": "the partition size the interval aims at."})
+        premake: int = field(default=4, metadata={
+            "help": "periods covered by new partitions, counting the current one (which stays in "
+                    "the old table until the switch, so premake - 1 partitions are created)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -22,7 +22,7 @@ from pgsage.rules.partitioning._ddl import Parent, parent_ddl
 
 
 @register
-class TenantPartitionCandidate(Rule):
+class TenantPartitionCandidate(Rule["TenantPartitionCandidate.Options"]):
     """A very large table always read for one tenant: partition it by the tenant key.
 
     What it detects:
@@ -44,14 +44,6 @@ class TenantPartitionCandidate(Rule):
     What to do:
         Create the partitioned table (the action), copy the rows in batches (or by
         logical replication into it), switch the names; unique keys gain the tenant key.
-
-    Options:
-        min_bytes: table size from which a table is considered.
-        min_share: share of the table's calls filtering by the tenant column.
-        min_calls: calls on the table over the window.
-        tenant_pattern: regular expression for tenant-like column names.
-        max_list_values: distinct values up to which list partitioning is proposed.
-        target_partition_bytes: the partition size hash partitioning aims at.
     """
 
     code: ClassVar[str] = "PT002"
@@ -61,12 +53,18 @@ class TenantPartitionCandidate(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_bytes: int = 50 * GB
-        min_share: float = 0.8
-        min_calls: int = 100
-        tenant_pattern: str = TENANT_PATTERN
-        max_list_values: int = 16
-        target_partition_bytes: int = 10 * GB
+        min_bytes: int = field(default=50 * GB, metadata={
+            "help": "table size from which a table is considered."})
+        min_share: float = field(default=0.8, metadata={
+            "help": "share of the table's calls filtering by the tenant column."})
+        min_calls: int = field(default=100, metadata={
+            "help": "calls on the table over the window."})
+        tenant_pattern: str = field(default=TENANT_PATTERN, metadata={
+            "help": "regular expression for tenant-like column names."})
+        max_list_values: int = field(default=16, metadata={
+            "help": "distinct values up to which list partitioning is proposed."})
+        target_partition_bytes: int = field(default=10 * GB, metadata={
+            "help": "the partition size hash partitioning aims at."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         pattern = re.compile(options.tenant_pattern, re.IGNORECASE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -17,7 +17,7 @@ from pgsage.rules.pooling._pooler import clients, pooler_in_front
 
 
 @register
-class IdleSessions(Rule):
+class IdleSessions(Rule["IdleSessions.Options"]):
     """Sessions stay idle for hours with no idle_session_timeout to close them.
 
     What it detects:
@@ -39,11 +39,6 @@ class IdleSessions(Rule):
         A client-side pool (HikariCP, SQLAlchemy) must then validate connections or
         retire them earlier (maxLifetime, pool_recycle); a pooler such as PgBouncer
         (PL001) manages this itself.
-
-    Options:
-        idle_seconds: idle time from which a session counts.
-        min_idle: sessions that must be that idle.
-        timeout: the idle_session_timeout proposed.
     """
 
     code: ClassVar[str] = "PL002"
@@ -53,9 +48,10 @@ class IdleSessions(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        idle_seconds: float = 3600.0
-        min_idle: int = 10
-        timeout: str = "2h"
+        idle_seconds: float = field(default=3600.0, metadata={
+            "help": "idle time from which a session counts."})
+        min_idle: int = field(default=10, metadata={"help": "sessions that must be that idle."})
+        timeout: str = field(default="2h", metadata={"help": "the idle_session_timeout proposed."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         seconds = parse_duration(options.timeout)

@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import median
 from typing import ClassVar
 
@@ -69,7 +69,7 @@ def _churn(model: Model) -> tuple[float | None, float | None]:
 
 
 @register
-class PoolerNeeded(Rule):
+class PoolerNeeded(Rule["PoolerNeeded.Options"]):
     """The application holds or churns connections a pooler would share: PgBouncer, sized.
 
     What it detects:
@@ -108,16 +108,6 @@ class PoolerNeeded(Rule):
         tables, session advisory locks, LISTEN, WITH HOLD cursors; protocol-level
         prepared statements need PgBouncer 1.21+ with max_prepared_statements): the
         finding lists such statements; give those clients pool_mode = session.
-
-    Options:
-        min_clients: client connections from which idle ones count.
-        idle_share: share of idle connections.
-        used_share: share of max_connections in use.
-        min_idle_in_transaction: sessions idle in a transaction.
-        min_sessions_per_second / short_session_ms: churn between snapshots.
-        young_seconds: connections younger than this count as churn at one snapshot.
-        pooler_pattern: application names that show a pooler in front.
-
     References:
         https://www.pgbouncer.org/config.html
         https://www.pgbouncer.org/features.html
@@ -130,14 +120,21 @@ class PoolerNeeded(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_clients: int = 20
-        idle_share: float = 0.5
-        used_share: float = 0.7
-        min_idle_in_transaction: int = 5
-        min_sessions_per_second: float = 2.0
-        short_session_ms: float = 1000.0
-        young_seconds: float = 10.0
-        pooler_pattern: str = POOLERS
+        min_clients: int = field(default=20, metadata={
+            "help": "client connections from which idle ones count."})
+        idle_share: float = field(default=0.5, metadata={"help": "share of idle connections."})
+        used_share: float = field(default=0.7, metadata={
+            "help": "share of max_connections in use."})
+        min_idle_in_transaction: int = field(default=5, metadata={
+            "help": "sessions idle in a transaction."})
+        min_sessions_per_second: float = field(default=2.0, metadata={
+            "help": "new sessions a second between snapshots that count as churn."})
+        short_session_ms: float = field(default=1000.0, metadata={
+            "help": "average session length below which those sessions count as churn."})
+        young_seconds: float = field(default=10.0, metadata={
+            "help": "connections younger than this count as churn at one snapshot."})
+        pooler_pattern: str = field(default=POOLERS, metadata={
+            "help": "application names that show a pooler in front."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         if not model.collected("activity"):

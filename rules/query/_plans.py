@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Severity
@@ -113,5 +114,5 @@ def index_action(model: Model, candidate: Candidate) -> tuple[str, Action]:
                                  f"{ident(candidate.table.schema, name)};")
 
 
-def plan_severity(rule: Rule, item: PlannedStatement, medium_share: float) -> Severity:
+def plan_severity(rule: Rule[Any], item: PlannedStatement, medium_share: float) -> Severity:
     return Severity.MEDIUM if item.share >= medium_share else rule.severity

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,7 +15,7 @@ from pgsage.rules.query._antipatterns import modelled_statements, table_ref_obje
 
 
 @register
-class CountStarLarge(Rule):
+class CountStarLarge(Rule["CountStarLarge.Options"]):
     """COUNT(*) of a whole large table, called repeatedly.
 
     What it detects:
@@ -33,10 +33,6 @@ class CountStarLarge(Rule):
         Where an estimate will do, read the planner's (the action: pg_class.reltuples,
         refreshed by VACUUM and ANALYZE). Where the exact number is needed often, keep
         a counter maintained by the application or a trigger.
-
-    Options:
-        min_rows: rows the table needs.
-        min_calls: calls over the window.
     """
 
     code: ClassVar[str] = "QY010"
@@ -46,8 +42,8 @@ class CountStarLarge(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 1_000_000
-        min_calls: int = 10
+        min_rows: int = field(default=1_000_000, metadata={"help": "rows the table needs."})
+        min_calls: int = field(default=10, metadata={"help": "calls over the window."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, options.min_calls):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -32,7 +32,7 @@ def _top_rows_node(tree: Node) -> Node:
 
 
 @register
-class EstimateMismatch(Rule):
+class EstimateMismatch(Rule["EstimateMismatch.Options"]):
     """The planner expects far fewer rows than the statement returns: correlated columns.
 
     What it detects:
@@ -61,12 +61,6 @@ class EstimateMismatch(Rule):
         default_statistics_target, since for values outside a partial MCV list the
         planner falls back to independence) and ANALYZE the table; the planner then
         knows the columns move together. Creating statistics needs ownership of the table.
-
-    Options:
-        min_calls: calls of the statement over the window.
-        factor: ratio of rows returned to rows estimated.
-        min_rows: rows per call at least.
-        medium_share: share of statement time for medium.
     """
 
     code: ClassVar[str] = "QY104"
@@ -76,10 +70,13 @@ class EstimateMismatch(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 10
-        factor: float = 10.0
-        min_rows: float = 50.0
-        medium_share: float = 0.1
+        min_calls: int = field(default=10, metadata={
+            "help": "calls of the statement over the window."})
+        factor: float = field(default=10.0, metadata={
+            "help": "ratio of rows returned to rows estimated."})
+        min_rows: float = field(default=50.0, metadata={"help": "rows per call at least."})
+        medium_share: float = field(default=0.1, metadata={
+            "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.query._statements import set_local, statement_object
 
 
 @register
-class JitOnShortStatement(Rule):
+class JitOnShortStatement(Rule["JitOnShortStatement.Options"]):
     """JIT compilation takes most of a short statement's time.
 
     What it detects:
@@ -35,11 +35,6 @@ class JitOnShortStatement(Rule):
         Run the statement with JIT off (`SET LOCAL jit = off` in its transaction), and
         look at why its estimated cost is high (QY104 for estimates); for many such
         statements, CF020's server-wide change.
-
-    Options:
-        min_share: share of the statement's execution time spent in JIT.
-        short_ms: mean execution time under which a statement is short.
-        min_jit_ms: JIT milliseconds over the window at least.
     """
 
     code: ClassVar[str] = "QY014"
@@ -49,9 +44,12 @@ class JitOnShortStatement(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_share: float = 0.5
-        short_ms: float = 1000.0
-        min_jit_ms: float = 500.0
+        min_share: float = field(default=0.5, metadata={
+            "help": "share of the statement's execution time spent in JIT."})
+        short_ms: float = field(default=1000.0, metadata={
+            "help": "mean execution time under which a statement is short."})
+        min_jit_ms: float = field(default=500.0, metadata={
+            "help": "JIT milliseconds over the window at least."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for t in totals(model).values():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -19,7 +19,7 @@ def _order_columns(statement: Statement) -> list[str]:
 
 
 @register
-class LargeOffset(Rule):
+class LargeOffset(Rule["LargeOffset.Options"]):
     """Pagination with a large OFFSET: every page reads and discards all earlier rows.
 
     What it detects:
@@ -41,11 +41,6 @@ class LargeOffset(Rule):
         Keyset pagination: remember the last key of the page and ask for `WHERE id > $1
         ORDER BY id LIMIT 20` (a row comparison `(created_at, id) > ($1, $2)` for
         several sort columns), served by an index on the sort columns.
-
-    Options:
-        min_offset: a literal OFFSET from which a statement is reported (low).
-        min_mean_ms / max_rows_per_call: for a parameter OFFSET, mean time and rows per
-        call of a statement reported as info.
     """
 
     code: ClassVar[str] = "QY008"
@@ -55,9 +50,13 @@ class LargeOffset(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_offset: int = 1000
-        min_mean_ms: float = 20.0
-        max_rows_per_call: float = 1000.0
+        min_offset: int = field(default=1000, metadata={
+            "help": "a literal OFFSET from which a statement is reported (low)."})
+        min_mean_ms: float = field(default=20.0, metadata={
+            "help": "for a parameter OFFSET, mean time of a statement reported as info."})
+        max_rows_per_call: float = field(default=1000.0, metadata={
+            "help": "for a parameter OFFSET, rows per call at most of a statement reported as "
+                    "info."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, 1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -26,7 +26,7 @@ def _has_trigram_index(model: Model, relid: int, column: str) -> str | None:
 
 
 @register
-class LeadingWildcard(Rule):
+class LeadingWildcard(Rule["LeadingWildcard.Options"]):
     """LIKE or ILIKE with a pattern that starts with a wildcard: no btree index helps.
 
     What it detects:
@@ -49,9 +49,6 @@ class LeadingWildcard(Rule):
         Create a trigram GIN index (pg_trgm) on the column: it serves LIKE/ILIKE with any
         pattern of three characters or more. For word search, full-text search
         (tsvector) may fit better.
-
-    Options:
-        min_rows: rows a table needs for the finding.
     """
 
     code: ClassVar[str] = "QY005"
@@ -61,7 +58,8 @@ class LeadingWildcard(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 10_000
+        min_rows: int = field(default=10_000, metadata={
+            "help": "rows a table needs for the finding."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         groups: dict[tuple[int, str], list[tuple[Statement, Totals, ColumnUse]]] = \

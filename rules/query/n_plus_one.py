@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -23,7 +23,7 @@ def _eq_columns(statement: Statement) -> list[str]:
 
 
 @register
-class NPlusOne(Rule):
+class NPlusOne(Rule["NPlusOne.Options"]):
     """Very many calls of a one-row lookup: the N+1 pattern of an application loop.
 
     What it detects:
@@ -48,12 +48,6 @@ class NPlusOne(Rule):
         keys (the rewrite is in the finding), or join the table into the statement that
         produced the list. ORMs call this eager loading (`select_related`,
         `prefetch_related`, `includes`, `JOIN FETCH`).
-
-    Options:
-        min_calls: calls over the window from which a lookup counts.
-        max_rows_per_call: rows per call at most.
-        parent_tolerance: how close the parent's rows must be to this statement's calls.
-        medium_share: share of statement time for medium (with a parent).
     """
 
     code: ClassVar[str] = "QY003"
@@ -63,10 +57,13 @@ class NPlusOne(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 1000
-        max_rows_per_call: float = 2.0
-        parent_tolerance: float = 0.25
-        medium_share: float = 0.05
+        min_calls: int = field(default=1000, metadata={
+            "help": "calls over the window from which a lookup counts."})
+        max_rows_per_call: float = field(default=2.0, metadata={"help": "rows per call at most."})
+        parent_tolerance: float = field(default=0.25, metadata={
+            "help": "how close the parent's rows must be to this statement's calls."})
+        medium_share: float = field(default=0.05, metadata={
+            "help": "share of statement time for medium (with a parent)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         found = totals(model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -30,7 +30,7 @@ FILTER_USES = {Use.EQ, Use.IN, Use.RANGE, Use.LIKE_PREFIX, Use.LIKE_PARAM, Use.L
 
 
 @register
-class NonSargable(Rule):
+class NonSargable(Rule["NonSargable.Options"]):
     """A function or cast wraps an indexed column in WHERE, so its index cannot be used.
 
     What it detects:
@@ -55,10 +55,6 @@ class NonSargable(Rule):
         that the bare column is compared: `created_at >= $1 AND created_at < $1 +
         interval '1 day'` instead of `date(created_at) = $1`, a cast on the parameter
         rather than on the column, a citext column instead of lower().
-
-    Options:
-        min_rows: rows a table needs for the finding.
-        large_rows / min_calls_medium: rows and calls from which it is medium.
     """
 
     code: ClassVar[str] = "QY004"
@@ -68,9 +64,12 @@ class NonSargable(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 1000
-        large_rows: int = 100_000
-        min_calls_medium: int = 100
+        min_rows: int = field(default=1000, metadata={
+            "help": "rows a table needs for the finding."})
+        large_rows: int = field(default=100_000, metadata={
+            "help": "rows a table needs for the finding to be medium."})
+        min_calls_medium: int = field(default=100, metadata={
+            "help": "calls a statement needs for the finding to be medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         groups: dict[tuple[int, str], list[tuple[Statement, Totals, ColumnUse]]] = \

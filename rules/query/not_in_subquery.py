@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.query._antipatterns import modelled_statements
 
 
 @register
-class NotInSubquery(Rule):
+class NotInSubquery(Rule["NotInSubquery.Options"]):
     """NOT IN (SELECT ...): wrong with NULLs and slow without an anti-join.
 
     What it detects:
@@ -32,9 +32,6 @@ class NotInSubquery(Rule):
     What to do:
         Write `NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customers.id)`:
         an anti-join, and the answer one expects with NULLs.
-
-    Options:
-        min_calls: calls a statement needs.
     """
 
     code: ClassVar[str] = "QY007"
@@ -44,7 +41,7 @@ class NotInSubquery(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 1
+        min_calls: int = field(default=1, metadata={"help": "calls a statement needs."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, options.min_calls):

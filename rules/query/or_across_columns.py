@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -26,7 +26,7 @@ def _slow(t: Totals, min_calls: int, min_mean_ms: float) -> bool:
 
 
 @register
-class OrAcrossColumns(Rule):
+class OrAcrossColumns(Rule["OrAcrossColumns.Options"]):
     """OR between conditions on different columns, some of which no index leads.
 
     What it detects:
@@ -46,10 +46,6 @@ class OrAcrossColumns(Rule):
         Index each OR'ed column (the finding names those without an index; IX001
         proposes and proves indexes), or split the statement into a UNION of one
         SELECT per branch, each served by its own index.
-
-    Options:
-        min_calls / min_mean_ms: calls and mean execution time a statement needs.
-        min_rows: rows the table needs.
     """
 
     code: ClassVar[str] = "QY006"
@@ -59,9 +55,10 @@ class OrAcrossColumns(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 10
-        min_mean_ms: float = 5.0
-        min_rows: int = 10_000
+        min_calls: int = field(default=10, metadata={"help": "calls a statement needs."})
+        min_mean_ms: float = field(default=5.0, metadata={
+            "help": "mean execution time a statement needs."})
+        min_rows: int = field(default=10_000, metadata={"help": "rows the table needs."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, options.min_calls):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.query._antipatterns import modelled_statements, table_ref_obje
 
 
 @register
-class OrderByRandom(Rule):
+class OrderByRandom(Rule["OrderByRandom.Options"]):
     """ORDER BY random() to pick rows: sorts the whole table to keep a few.
 
     What it detects:
@@ -31,9 +31,6 @@ class OrderByRandom(Rule):
         Sample instead: `FROM products TABLESAMPLE SYSTEM (1) LIMIT 5` (a percent of the
         pages; BERNOULLI for rows), or pick random keys between min(id) and max(id) and
         look them up by the primary key.
-
-    Options:
-        min_rows: rows the table needs.
     """
 
     code: ClassVar[str] = "QY011"
@@ -43,7 +40,7 @@ class OrderByRandom(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 10_000
+        min_rows: int = field(default=10_000, metadata={"help": "rows the table needs."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, 1):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -22,7 +22,7 @@ def _baseline_indexes(model: Model) -> dict[str, IndexStats]:
 
 
 @register
-class PlanChanged(Rule):
+class PlanChanged(Rule["PlanChanged.Options"]):
     """A statement's plan changed since the baseline and became more expensive.
 
     What it detects:
@@ -46,11 +46,6 @@ class PlanChanged(Rule):
         Recreate the index the old plan used (the action) when it is gone; otherwise
         ANALYZE the statement's tables and compare the plans with `pgsage indexes
         --explain QUERYID`.
-
-    Options:
-        factor: ratio of the new cost to the old, at least.
-        min_cost_increase: absolute cost increase, at least.
-        min_calls: calls in the window for the default severity.
     """
 
     code: ClassVar[str] = "QY105"
@@ -60,9 +55,12 @@ class PlanChanged(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        factor: float = 1.5
-        min_cost_increase: float = 10.0
-        min_calls: int = 10
+        factor: float = field(default=1.5, metadata={
+            "help": "ratio of the new cost to the old, at least."})
+        min_cost_increase: float = field(default=10.0, metadata={
+            "help": "absolute cost increase, at least."})
+        min_calls: int = field(default=10, metadata={
+            "help": "calls in the window for the default severity."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         before_all = model.baseline_plans

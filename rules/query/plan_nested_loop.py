@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pgsage.analyzer.advisor.candidates import provided_by
@@ -36,7 +36,7 @@ def _inner_seq_scan(node: Node) -> Node | None:
 
 
 @register
-class PlanNestedLoop(Rule):
+class PlanNestedLoop(Rule["PlanNestedLoop.Options"]):
     """A nested loop rescans a table for each of many outer rows.
 
     What it detects:
@@ -58,12 +58,6 @@ class PlanNestedLoop(Rule):
         Index the inner table's join column (the action), so each outer row becomes an
         index lookup (or the planner picks a hash join). If the outer estimate is far
         off, QY104 may say why.
-
-    Options:
-        min_calls: calls of the statement over the window.
-        min_outer_rows: rows expected from the outer side.
-        min_inner_rows: rows of the inner table.
-        medium_share: share of statement time for medium.
     """
 
     code: ClassVar[str] = "QY103"
@@ -73,10 +67,13 @@ class PlanNestedLoop(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 10
-        min_outer_rows: int = 10_000
-        min_inner_rows: int = 1000
-        medium_share: float = 0.1
+        min_calls: int = field(default=10, metadata={
+            "help": "calls of the statement over the window."})
+        min_outer_rows: int = field(default=10_000, metadata={
+            "help": "rows expected from the outer side."})
+        min_inner_rows: int = field(default=1000, metadata={"help": "rows of the inner table."})
+        medium_share: float = field(default=0.1, metadata={
+            "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for item in planned(model, options.min_calls):

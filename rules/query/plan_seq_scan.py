@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pgsage.analyzer.advisor.candidates import provided_by
@@ -27,7 +27,7 @@ from pgsage.rules.query._plans import (
 
 
 @register
-class PlanSeqScan(Rule):
+class PlanSeqScan(Rule["PlanSeqScan.Options"]):
     """The plan reads a large table sequentially to keep a small part of it.
 
     What it detects:
@@ -48,12 +48,6 @@ class PlanSeqScan(Rule):
     What to do:
         Create the index (the action builds it CONCURRENTLY); `pgsage indexes --explain
         QUERYID` shows the plan with pgsage's proposed indexes.
-
-    Options:
-        min_calls: calls of the statement over the window.
-        min_rows: rows of the scanned table.
-        max_selectivity: share of the table's rows the filter keeps, at most.
-        medium_share: share of statement time for medium.
     """
 
     code: ClassVar[str] = "QY101"
@@ -63,10 +57,13 @@ class PlanSeqScan(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 10
-        min_rows: int = 100_000
-        max_selectivity: float = 0.05
-        medium_share: float = 0.1
+        min_calls: int = field(default=10, metadata={
+            "help": "calls of the statement over the window."})
+        min_rows: int = field(default=100_000, metadata={"help": "rows of the scanned table."})
+        max_selectivity: float = field(default=0.05, metadata={
+            "help": "share of the table's rows the filter keeps, at most."})
+        medium_share: float = field(default=0.1, metadata={
+            "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for item in planned(model, options.min_calls):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pgsage.analyzer.advisor.candidates import provided_by
@@ -39,7 +39,7 @@ def _sort_under_limit(tree: Node) -> Node | None:
 
 
 @register
-class PlanSortForLimit(Rule):
+class PlanSortForLimit(Rule["PlanSortForLimit.Options"]):
     """ORDER BY ... LIMIT sorts the whole input where an index could give the order.
 
     What it detects:
@@ -61,11 +61,6 @@ class PlanSortForLimit(Rule):
 
     What to do:
         Create the index (the action); the Sort disappears from the plan.
-
-    Options:
-        min_calls: calls of the statement over the window.
-        min_rows: rows of the sorted table.
-        medium_share: share of statement time for medium.
     """
 
     code: ClassVar[str] = "QY102"
@@ -75,9 +70,11 @@ class PlanSortForLimit(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 10
-        min_rows: int = 10_000
-        medium_share: float = 0.1
+        min_calls: int = field(default=10, metadata={
+            "help": "calls of the statement over the window."})
+        min_rows: int = field(default=10_000, metadata={"help": "rows of the sorted table."})
+        medium_share: float = field(default=0.1, metadata={
+            "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for item in planned(model, options.min_calls):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.query._statements import statement_object
 
 
 @register
-class PlanningTime(Rule):
+class PlanningTime(Rule["PlanningTime.Options"]):
     """A statement spends as long being planned as being executed.
 
     What it detects:
@@ -39,12 +39,6 @@ class PlanningTime(Rule):
         PgBouncer in transaction mode from 1.21 with `max_prepared_statements`). For
         partitioned tables, fewer partitions; for many joins, fewer joins or a lower
         `join_collapse_limit` for that statement.
-
-    Options:
-        min_plans: plans over the window at least.
-        ratio: mean planning time over mean execution time from which it is reported.
-        min_plan_ms: planning milliseconds over the window at least.
-        medium_share: share of statement time for medium.
     """
 
     code: ClassVar[str] = "QY013"
@@ -54,10 +48,13 @@ class PlanningTime(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_plans: int = 100
-        ratio: float = 1.0
-        min_plan_ms: float = 1000.0
-        medium_share: float = 0.1
+        min_plans: int = field(default=100, metadata={"help": "plans over the window at least."})
+        ratio: float = field(default=1.0, metadata={
+            "help": "mean planning time over mean execution time from which it is reported."})
+        min_plan_ms: float = field(default=1000.0, metadata={
+            "help": "planning milliseconds over the window at least."})
+        medium_share: float = field(default=0.1, metadata={
+            "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         found = totals(model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -29,7 +29,7 @@ def _baseline_means(model: Model) -> dict[int, tuple[int, float, float]]:
 
 
 @register
-class Regression(Rule):
+class Regression(Rule["Regression.Options"]):
     """A statement got slower: its mean time rose by a factor at a similar number of rows.
 
     What it detects:
@@ -53,14 +53,6 @@ class Regression(Rule):
         Look at QY105 (plan changed) for the same queryid first. Otherwise refresh the
         statistics of the statement's tables (the action) and compare its plan with
         `pgsage indexes --explain QUERYID`; check MT findings for bloat on those tables.
-
-    Options:
-        factor: ratio of means from which a statement is reported.
-        high_factor: ratio from which it is medium.
-        rows_tolerance: rows per call may differ by at most this ratio.
-        min_calls: calls needed in the window and before it.
-        min_added_ms: extra execution time over the window at least.
-        medium_share: share of statement time the extra time needs for medium.
     """
 
     code: ClassVar[str] = "QY012"
@@ -70,12 +62,17 @@ class Regression(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        factor: float = 2.0
-        high_factor: float = 5.0
-        rows_tolerance: float = 1.5
-        min_calls: int = 20
-        min_added_ms: float = 100.0
-        medium_share: float = 0.1
+        factor: float = field(default=2.0, metadata={
+            "help": "ratio of means from which a statement is reported."})
+        high_factor: float = field(default=5.0, metadata={"help": "ratio from which it is medium."})
+        rows_tolerance: float = field(default=1.5, metadata={
+            "help": "rows per call may differ by at most this ratio."})
+        min_calls: int = field(default=20, metadata={
+            "help": "calls needed in the window and before it."})
+        min_added_ms: float = field(default=100.0, metadata={
+            "help": "extra execution time over the window at least."})
+        medium_share: float = field(default=0.1, metadata={
+            "help": "share of statement time the extra time needs for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         before = _baseline_means(model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -18,7 +18,7 @@ MB = 1024**2
 
 
 @register
-class SelectStarWide(Rule):
+class SelectStarWide(Rule["SelectStarWide.Options"]):
     """SELECT * on a wide table, called often.
 
     What it detects:
@@ -38,11 +38,6 @@ class SelectStarWide(Rule):
 
     What to do:
         Name the columns the code uses.
-
-    Options:
-        min_calls: calls a statement needs.
-        min_columns / min_width: what makes a table wide.
-        min_toast_bytes: TOAST size from which the finding is low.
     """
 
     code: ClassVar[str] = "QY009"
@@ -52,10 +47,12 @@ class SelectStarWide(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 100
-        min_columns: int = 20
-        min_width: int = 1000
-        min_toast_bytes: int = 10 * MB
+        min_calls: int = field(default=100, metadata={"help": "calls a statement needs."})
+        min_columns: int = field(default=20, metadata={"help": "columns that make a table wide."})
+        min_width: int = field(default=1000, metadata={
+            "help": "average row width in bytes that makes a table wide."})
+        min_toast_bytes: int = field(default=10 * MB, metadata={
+            "help": "TOAST size from which the finding is low."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

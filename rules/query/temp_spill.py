@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -26,7 +26,7 @@ def _next_power_of_two(value: float) -> int:
 
 
 @register
-class TempSpill(Rule):
+class TempSpill(Rule["TempSpill.Options"]):
     """A statement spills sorts or hashes to temporary files: give it more work_mem.
 
     What it detects:
@@ -52,13 +52,6 @@ class TempSpill(Rule):
         value (it ends with the transaction). When many statements spill, CF012 proposes
         a server-wide or per-role work_mem. When even `max_work_mem` is not enough, an
         index that provides the order, or a smaller result, is the fix.
-
-    Options:
-        min_calls: calls a statement needs.
-        min_temp_bytes: temp bytes the statement wrote over the window.
-        medium_temp_bytes: from this, the finding is medium.
-        factor: memory needed per byte spilled.
-        max_work_mem: the largest work_mem proposed for one statement.
     """
 
     code: ClassVar[str] = "QY002"
@@ -68,11 +61,14 @@ class TempSpill(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_calls: int = 5
-        min_temp_bytes: int = 16 * MB
-        medium_temp_bytes: int = GB
-        factor: float = 2.0
-        max_work_mem: int = GB
+        min_calls: int = field(default=5, metadata={"help": "calls a statement needs."})
+        min_temp_bytes: int = field(default=16 * MB, metadata={
+            "help": "temp bytes the statement wrote over the window."})
+        medium_temp_bytes: int = field(default=GB, metadata={
+            "help": "from this, the finding is medium."})
+        factor: float = field(default=2.0, metadata={"help": "memory needed per byte spilled."})
+        max_work_mem: int = field(default=GB, metadata={
+            "help": "the largest work_mem proposed for one statement."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         work_mem = model.setting_bytes("work_mem") or 4 * MB

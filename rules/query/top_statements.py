@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -34,7 +34,7 @@ def describe(model: Model, t: Totals) -> str:
 
 
 @register
-class TopStatements(Rule):
+class TopStatements(Rule["TopStatements.Options"]):
     """The statements that take the largest share of the database's time, with a drill-down.
 
     What it detects:
@@ -62,15 +62,6 @@ class TopStatements(Rule):
     What to do:
         Read the other findings for this queryid; `pgsage indexes --explain QUERYID`
         shows its plan with and without the indexes pgsage proposes.
-
-    Options:
-        min_share: share of statement time from which a statement is listed.
-        max_statements: statements listed at most.
-        min_workload_ms: total statement time below which nothing is reported (an idle
-        database).
-        low_share / dominant_share: shares from which the finding is low / may be medium.
-        dominant_busy: average share of one backend's time the dominant statement needs
-        to be medium.
     """
 
     code: ClassVar[str] = "QY001"
@@ -80,12 +71,18 @@ class TopStatements(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_share: float = 0.05
-        max_statements: int = 5
-        min_workload_ms: float = 100.0
-        low_share: float = 0.2
-        dominant_share: float = 0.5
-        dominant_busy: float = 0.1
+        min_share: float = field(default=0.05, metadata={
+            "help": "share of statement time from which a statement is listed."})
+        max_statements: int = field(default=5, metadata={"help": "statements listed at most."})
+        min_workload_ms: float = field(default=100.0, metadata={
+            "help": "total statement time below which nothing is reported (an idle database)."})
+        low_share: float = field(default=0.2, metadata={
+            "help": "share of statement time from which the finding is low."})
+        dominant_share: float = field(default=0.5, metadata={
+            "help": "share of statement time from which the finding may be medium."})
+        dominant_busy: float = field(default=0.1, metadata={
+            "help": "average share of one backend's time the dominant statement needs to be "
+                    "medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         found = totals(model)

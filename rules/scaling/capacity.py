@@ -7,7 +7,7 @@ finding per key; this rule is about bytes.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -33,7 +33,7 @@ def cluster_bytes(snapshot: Snapshot) -> int | None:
 
 
 @register
-class CapacityProjection(Rule):
+class CapacityProjection(Rule["CapacityProjection.Options"]):
     """The databases grow toward the disk size given: days left at the observed rate.
 
     What it detects:
@@ -57,13 +57,6 @@ class CapacityProjection(Rule):
         Grow the disk (or move to a larger volume) before the date, or shrink what grows:
         retention by partition (PT001), archiving cold data, removing bloat (MT014,
         MT015) and unused indexes (IX004).
-
-    Options:
-        disk_bytes: size of the data disk in bytes (0: unknown; `--disk-size`).
-        min_window_seconds: shortest window a growth rate is measured over.
-        horizon_days / medium_days / high_days / critical_days: days left that make the
-        finding low / medium / high / critical.
-        full_share: without a baseline, the share of the disk used that is reported.
     """
 
     code: ClassVar[str] = "SC003"
@@ -73,13 +66,20 @@ class CapacityProjection(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        disk_bytes: int = 0
-        min_window_seconds: float = 3600.0
-        horizon_days: float = 365.0
-        medium_days: float = 90.0
-        high_days: float = 30.0
-        critical_days: float = 7.0
-        full_share: float = 0.8
+        disk_bytes: int = field(default=0, metadata={
+            "help": "size of the data disk in bytes (0: unknown; `--disk-size`)."})
+        min_window_seconds: float = field(default=3600.0, metadata={
+            "help": "shortest window a growth rate is measured over."})
+        horizon_days: float = field(default=365.0, metadata={
+            "help": "days left under which the finding is low."})
+        medium_days: float = field(default=90.0, metadata={
+            "help": "days left under which the finding is medium."})
+        high_days: float = field(default=30.0, metadata={
+            "help": "days left under which the finding is high."})
+        critical_days: float = field(default=7.0, metadata={
+            "help": "days left under which the finding is critical."})
+        full_share: float = field(default=0.8, metadata={
+            "help": "without a baseline, the share of the disk used that is reported."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         size = cluster_bytes(model.snapshot)

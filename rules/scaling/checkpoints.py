@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -19,7 +19,7 @@ from pgsage.rules.scaling._load import GB
 
 
 @register
-class CheckpointPressure(Rule):
+class CheckpointPressure(Rule["CheckpointPressure.Options"]):
     """Checkpoints are forced by WAL volume rather than by time: raise max_wal_size.
 
     What it detects:
@@ -47,11 +47,6 @@ class CheckpointPressure(Rule):
         Raise max_wal_size (and checkpoint_timeout) as proposed: a reload, no restart.
         pg_wal needs room for max_wal_size; crash recovery replays up to one checkpoint
         interval of WAL.
-
-    Options:
-        min_requested: requested checkpoints at least.
-        max_requested_share: share of requested checkpoints from which it is reported.
-        min_timeout: checkpoint_timeout (seconds) proposed at least.
     """
 
     code: ClassVar[str] = "SC004"
@@ -61,9 +56,11 @@ class CheckpointPressure(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_requested: int = 3
-        max_requested_share: float = 0.2
-        min_timeout: int = 900
+        min_requested: int = field(default=3, metadata={"help": "requested checkpoints at least."})
+        max_requested_share: float = field(default=0.2, metadata={
+            "help": "share of requested checkpoints from which it is reported."})
+        min_timeout: int = field(default=900, metadata={
+            "help": "checkpoint_timeout (seconds) proposed at least."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         now = model.snapshot.one("bgwriter", BgwriterStats)

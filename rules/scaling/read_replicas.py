@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -24,7 +24,7 @@ def busy_backends(model: Model) -> float:
 
 
 @register
-class ReadReplicas(Rule):
+class ReadReplicas(Rule["ReadReplicas.Options"]):
     """A read-dominated workload that loads the server: route reads to replicas.
 
     What it detects:
@@ -48,12 +48,6 @@ class ReadReplicas(Rule):
         route the listed statements to it where they tolerate a little lag (listings,
         searches, reports); keep reads that must see the session's own writes on the
         primary, or use synchronous_commit = remote_apply for them.
-
-    Options:
-        min_read_share: share of read/write statement time spent in reads.
-        min_load: busy backends per CPU from which the load matters.
-        high_load: busy backends per CPU for medium.
-        max_listed: statements named.
     """
 
     code: ClassVar[str] = "SC001"
@@ -63,10 +57,13 @@ class ReadReplicas(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_read_share: float = 0.8
-        min_load: float = 0.5
-        high_load: float = 0.8
-        max_listed: int = 10
+        min_read_share: float = field(default=0.8, metadata={
+            "help": "share of read/write statement time spent in reads."})
+        min_load: float = field(default=0.5, metadata={
+            "help": "busy backends per CPU from which the load matters."})
+        high_load: float = field(default=0.8, metadata={
+            "help": "busy backends per CPU for medium."})
+        max_listed: int = field(default=10, metadata={"help": "statements named."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         found = totals(model)

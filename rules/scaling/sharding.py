@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -21,7 +21,7 @@ from pgsage.rules.scaling._distribution import GB
 
 
 @register
-class ShardingReadiness(Rule):
+class ShardingReadiness(Rule["ShardingReadiness.Options"]):
     """A tenant-like column that most statements and foreign keys carry: a distribution key.
 
     What it detects:
@@ -46,12 +46,6 @@ class ShardingReadiness(Rule):
         distribution column to evaluate (for Citus, `create_distributed_table` per table,
         small shared tables as reference tables); first make the listed statements
         filter on it.
-
-    Options:
-        min_database_bytes: database size from which sharding is worth considering.
-        min_tables: tables that must carry the column.
-        min_share: share of calls on those tables filtering by it.
-        tenant_pattern: regular expression for tenant-like column names.
     """
 
     code: ClassVar[str] = "SC005"
@@ -61,10 +55,13 @@ class ShardingReadiness(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_database_bytes: int = 100 * GB
-        min_tables: int = 3
-        min_share: float = 0.8
-        tenant_pattern: str = TENANT_PATTERN
+        min_database_bytes: int = field(default=100 * GB, metadata={
+            "help": "database size from which sharding is worth considering."})
+        min_tables: int = field(default=3, metadata={"help": "tables that must carry the column."})
+        min_share: float = field(default=0.8, metadata={
+            "help": "share of calls on those tables filtering by it."})
+        tenant_pattern: str = field(default=TENANT_PATTERN, metadata={
+            "help": "regular expression for tenant-like column names."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         size = model.server.database_bytes if model.server else None

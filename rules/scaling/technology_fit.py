@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -19,7 +19,7 @@ from pgsage.rules.scaling._distribution import GB
 
 
 @register
-class TechnologyFit(Rule):
+class TechnologyFit(Rule["TechnologyFit.Options"]):
     """The workload has the shape of time series, search or documents: tools that fit.
 
     What it detects:
@@ -45,11 +45,6 @@ class TechnologyFit(Rule):
     What to do:
         Read the evidence and decide; pgsage's index and partitioning findings cover the
         PostgreSQL-native way.
-
-    Options:
-        min_bytes / min_correlation / min_inserts_per_second: the time-series shape.
-        min_search_share: share of statement time in full-text statements.
-        min_json_width_share: share of the row in jsonb columns.
     """
 
     code: ClassVar[str] = "SC006"
@@ -59,11 +54,16 @@ class TechnologyFit(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_bytes: int = 10 * GB
-        min_correlation: float = 0.95
-        min_inserts_per_second: float = 100.0
-        min_search_share: float = 0.3
-        min_json_width_share: float = 0.5
+        min_bytes: int = field(default=10 * GB, metadata={
+            "help": "size of a table from which it may be a time series."})
+        min_correlation: float = field(default=0.95, metadata={
+            "help": "correlation of the time column with the physical order a time series shows."})
+        min_inserts_per_second: float = field(default=100.0, metadata={
+            "help": "inserts a second a time series receives."})
+        min_search_share: float = field(default=0.3, metadata={
+            "help": "share of statement time in full-text statements."})
+        min_json_width_share: float = field(default=0.5, metadata={
+            "help": "share of the row in jsonb columns."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         yield from self._time_series(model, options)

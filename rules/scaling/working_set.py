@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -16,7 +16,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class WorkingSetBeyondMemory(Rule):
+class WorkingSetBeyondMemory(Rule["WorkingSetBeyondMemory.Options"]):
     """The data the workload reads does not fit in memory: scale the host's RAM.
 
     What it detects:
@@ -39,11 +39,6 @@ class WorkingSetBeyondMemory(Rule):
         Give the host more RAM (and shared_buffers about a quarter of it, CF010), or
         shrink what is read: indexes for the sequential scans (IX001, QY101), archiving
         or partitioning cold data (PT001).
-
-    Options:
-        min_hit_ratio: hit ratio under which it is reported.
-        medium_hit_ratio: hit ratio for medium.
-        min_reads_per_second: blocks read a second at least.
     """
 
     code: ClassVar[str] = "SC002"
@@ -53,9 +48,11 @@ class WorkingSetBeyondMemory(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_hit_ratio: float = 0.95
-        medium_hit_ratio: float = 0.9
-        min_reads_per_second: float = 500.0
+        min_hit_ratio: float = field(default=0.95, metadata={
+            "help": "hit ratio under which it is reported."})
+        medium_hit_ratio: float = field(default=0.9, metadata={"help": "hit ratio for medium."})
+        min_reads_per_second: float = field(default=500.0, metadata={
+            "help": "blocks read a second at least."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         now = model.database

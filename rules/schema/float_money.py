@@ -29,7 +29,7 @@ def is_money(name: str) -> bool:
 
 
 @register
-class FloatMoney(Rule):
+class FloatMoney(Rule[NoOptions]):
     """Money is stored in a floating-point column (real or double precision).
 
     What it detects:
@@ -51,15 +51,13 @@ class FloatMoney(Rule):
         numeric(19,4): 15 digits before the point, 4 after). One ALTER TABLE changes all of
         a table's columns in a single rewrite, under an exclusive lock: plan a window for
         a large table. Values are rounded to 4 decimals on the way.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SD002"
     name: ClassVar[str] = "schema.float_money"
     category: ClassVar[Category] = Category.SCHEMA
     severity: ClassVar[Severity] = Severity.MEDIUM
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         for t, cols in columns_by_table(model):

@@ -36,7 +36,7 @@ def _candidates(prefix: str) -> list[str]:
 
 
 @register
-class IdWithoutForeignKey(Rule):
+class IdWithoutForeignKey(Rule[NoOptions]):
     """A `<name>_id` column looks like a reference but has no foreign key.
 
     What it detects:
@@ -56,15 +56,13 @@ class IdWithoutForeignKey(Rule):
         Add the foreign key NOT VALID (instant: checks new rows only), then VALIDATE it
         (reads the table without blocking writes); index the column if no index starts
         with it, so deletes on the referenced table stay fast.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SD008"
     name: ClassVar[str] = "schema.id_without_foreign_key"
     category: ClassVar[Category] = Category.SCHEMA
     severity: ClassVar[Severity] = Severity.INFO
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         cols = columns_of(model)

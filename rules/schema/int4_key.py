@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model, Window
@@ -27,7 +27,7 @@ from pgsage.rules.maintenance.sequence_exhaustion import SequenceExhaustion
 
 
 @register
-class Int4Key(Rule):
+class Int4Key(Rule["Int4Key.Options"]):
     """An integer (int4) key on a large or fast-growing table.
 
     What it detects:
@@ -55,10 +55,6 @@ class Int4Key(Rule):
         Change the key, the columns that reference it and the sequence to bigint. The
         action does it in one go (a rewrite under an exclusive lock); for a large table
         the finding outlines the online way.
-
-    Options:
-        min_rows: rows from which an int4 key is reported whatever the insert rate.
-        horizon_days: report when the key's measured advance exhausts it within this.
     """
 
     code: ClassVar[str] = "SD004"
@@ -68,8 +64,10 @@ class Int4Key(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 100_000_000
-        horizon_days: float = 3 * 365.0
+        min_rows: int = field(default=100_000_000, metadata={
+            "help": "rows from which an int4 key is reported whatever the insert rate."})
+        horizon_days: float = field(default=3 * 365.0, metadata={
+            "help": "report when the key's measured advance exhausts it within this."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         owned = {(s.owner_schema, s.owner_table, s.owner_column): s for s in model.sequences

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -26,7 +26,7 @@ def _squash(text: str) -> str:
 
 
 @register
-class JsonbWithoutIndex(Rule):
+class JsonbWithoutIndex(Rule["JsonbWithoutIndex.Options"]):
     """A jsonb column is filtered by containment, key existence or a key's value, unindexed.
 
     What it detects:
@@ -48,10 +48,6 @@ class JsonbWithoutIndex(Rule):
         For containment only, a GIN index with jsonb_path_ops (smaller, faster); with key
         existence, the default jsonb_ops. For one key compared by value, an expression
         btree index on exactly the expression the queries use. Built CONCURRENTLY.
-
-    Options:
-        min_rows: rows from which a table is considered.
-        min_calls: calls of filtering statements over the window.
     """
 
     code: ClassVar[str] = "SD007"
@@ -61,8 +57,10 @@ class JsonbWithoutIndex(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 10_000
-        min_calls: int = 50
+        min_rows: int = field(default=10_000, metadata={
+            "help": "rows from which a table is considered."})
+        min_calls: int = field(default=50, metadata={
+            "help": "calls of filtering statements over the window."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

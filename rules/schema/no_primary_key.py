@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -46,7 +46,7 @@ def partition_columns(key: str | None) -> list[str] | None:
 
 
 @register
-class NoPrimaryKey(Rule):
+class NoPrimaryKey(Rule["NoPrimaryKey.Options"]):
     """A table has no primary key.
 
     What it detects:
@@ -69,9 +69,6 @@ class NoPrimaryKey(Rule):
         `id` column; or add a bigint identity column as the key (this rewrites the table
         under an exclusive lock: do it in a maintenance window on a large table). A
         partitioned table's key must include the partition key columns.
-
-    Options:
-        min_rows: rows from which a missing key is medium (low below).
     """
 
     code: ClassVar[str] = "SD001"
@@ -81,7 +78,8 @@ class NoPrimaryKey(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 10_000
+        min_rows: int = field(default=10_000, metadata={
+            "help": "rows from which a missing key is medium (low below)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         keyed = set(primary_keys(model))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -15,7 +15,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class NullableForeignKey(Rule):
+class NullableForeignKey(Rule["NullableForeignKey.Options"]):
     """A foreign-key column allows NULL although no row has a NULL.
 
     What it detects:
@@ -36,9 +36,6 @@ class NullableForeignKey(Rule):
         Add NOT NULL without a long lock: a CHECK (col IS NOT NULL) NOT VALID, VALIDATE it
         (no write lock), then SET NOT NULL, which uses the validated check instead of
         scanning (PostgreSQL 12+), and drop the helper check.
-
-    Options:
-        min_rows: rows from which a table is considered.
     """
 
     code: ClassVar[str] = "SD009"
@@ -48,7 +45,8 @@ class NullableForeignKey(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 1000
+        min_rows: int = field(default=1000, metadata={
+            "help": "rows from which a table is considered."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -17,7 +17,7 @@ from pgsage.rules.base import Rule, register
 
 
 @register
-class RandomUuidKey(Rule):
+class RandomUuidKey(Rule["RandomUuidKey.Options"]):
     """A large, insert-heavy table has a random (UUIDv4) primary key.
 
     What it detects:
@@ -41,13 +41,6 @@ class RandomUuidKey(Rule):
         Generate time-ordered keys: on PostgreSQL 18 `DEFAULT uuidv7()` (existing keys stay
         valid); before 18 generate UUIDv7 in the application (or use a bigint identity for
         new tables). New keys then append to the right edge of the index.
-
-    Options:
-        min_rows: rows from which a table counts as large.
-        min_inserts_per_second: inserts per second over the window from which it is
-            insert-heavy.
-        max_correlation: absolute pg_stats correlation below which keys count as random.
-
     References:
         https://www.postgresql.org/docs/18/functions-uuid.html
     """
@@ -59,9 +52,12 @@ class RandomUuidKey(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 1_000_000
-        min_inserts_per_second: float = 1.0
-        max_correlation: float = 0.3
+        min_rows: int = field(default=1_000_000, metadata={
+            "help": "rows from which a table counts as large."})
+        min_inserts_per_second: float = field(default=1.0, metadata={
+            "help": "inserts per second over the window from which it is insert-heavy."})
+        max_correlation: float = field(default=0.3, metadata={
+            "help": "absolute pg_stats correlation below which keys count as random."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

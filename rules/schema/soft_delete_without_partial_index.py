@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -33,7 +33,7 @@ def _mentions(text: str | None, column: str) -> bool:
 
 
 @register
-class SoftDeleteWithoutPartialIndex(Rule):
+class SoftDeleteWithoutPartialIndex(Rule["SoftDeleteWithoutPartialIndex.Options"]):
     """Queries filter out soft-deleted rows, but no index is partial on that condition.
 
     What it detects:
@@ -57,10 +57,6 @@ class SoftDeleteWithoutPartialIndex(Rule):
     What to do:
         Create the partial index CONCURRENTLY (no lock blocking writes). A plain index on
         the same keys may then be unused: IX004 reports it once the window shows that.
-
-    Options:
-        min_rows: rows from which a table is considered.
-        min_calls: calls of filtering statements over the window.
     """
 
     code: ClassVar[str] = "SD006"
@@ -70,8 +66,10 @@ class SoftDeleteWithoutPartialIndex(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_rows: int = 10_000
-        min_calls: int = 50
+        min_rows: int = field(default=10_000, metadata={
+            "help": "rows from which a table is considered."})
+        min_calls: int = field(default=50, metadata={
+            "help": "calls of filtering statements over the window."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

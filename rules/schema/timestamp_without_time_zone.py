@@ -14,7 +14,7 @@ from pgsage.rules.schema._types import columns_by_table
 
 
 @register
-class TimestampWithoutTimeZone(Rule):
+class TimestampWithoutTimeZone(Rule[NoOptions]):
     """Event times are stored as timestamp without time zone.
 
     What it detects:
@@ -37,15 +37,13 @@ class TimestampWithoutTimeZone(Rule):
         rewrite the table when the session's TimeZone is UTC and the values were written
         in UTC, which is what the action assumes; if the application wrote local times,
         use `USING col AT TIME ZONE 'its zone'` instead (a rewrite).
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SD003"
     name: ClassVar[str] = "schema.timestamp_without_time_zone"
     category: ClassVar[Category] = Category.SCHEMA
     severity: ClassVar[Severity] = Severity.LOW
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         for t, cols in columns_by_table(model):

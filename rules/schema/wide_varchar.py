@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -19,7 +19,7 @@ _VARCHAR = re.compile(r"^character varying\((\d+)\)$")
 
 
 @register
-class WideVarchar(Rule):
+class WideVarchar(Rule["WideVarchar.Options"]):
     """varchar(n) with a large arbitrary n is used everywhere.
 
     What it detects:
@@ -39,11 +39,6 @@ class WideVarchar(Rule):
     What to do:
         Use text, with a CHECK constraint where a limit carries meaning. Changing
         varchar(n) to text needs no rewrite (the action lists the columns).
-
-    Options:
-        min_columns: how many wide varchar(n) columns make a habit.
-        min_length: n from which varchar(n) counts as wide.
-        min_share: share of character columns that must be wide varchar(n).
     """
 
     code: ClassVar[str] = "SD010"
@@ -53,9 +48,12 @@ class WideVarchar(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_columns: int = 10
-        min_length: int = 255
-        min_share: float = 0.5
+        min_columns: int = field(default=10, metadata={
+            "help": "how many wide varchar(n) columns make a habit."})
+        min_length: int = field(default=255, metadata={
+            "help": "n from which varchar(n) counts as wide."})
+        min_share: float = field(default=0.5, metadata={
+            "help": "share of character columns that must be wide varchar(n)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         wide: list[tuple[TableStats, ColumnStats, int]] = []

@@ -20,7 +20,7 @@ def _line(r: HbaRule) -> str:
 
 
 @register
-class TrustAuthentication(Rule):
+class TrustAuthentication(Rule[NoOptions]):
     """pg_hba.conf lets connections in without a password (trust), or sends it in clear.
 
     What it detects:
@@ -40,15 +40,13 @@ class TrustAuthentication(Rule):
     What to do:
         Change the lines to scram-sha-256 (or peer for local sockets, cert for client
         certificates), make sure the roles have passwords first, then reload.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SE004"
     name: ClassVar[str] = "security.hba_trust"
     category: ClassVar[Category] = Category.SECURITY
     severity: ClassVar[Severity] = Severity.HIGH
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         for method in ("trust", "password"):

@@ -12,7 +12,7 @@ from pgsage.rules.security._roles import set_password
 
 
 @register
-class LoginWithoutPassword(Rule):
+class LoginWithoutPassword(Rule[NoOptions]):
     """Login roles have no password.
 
     What it detects:
@@ -33,15 +33,13 @@ class LoginWithoutPassword(Rule):
         Give the role a password with psql's \\password, or make sure pg_hba.conf only
         lets it in through peer or certificate authentication; NOLOGIN if it should not
         log in at all.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SE003"
     name: ClassVar[str] = "security.login_without_password"
     category: ClassVar[Category] = Category.SECURITY
     severity: ClassVar[Severity] = Severity.LOW
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         roles = sorted(r.name for r in model.roles.values()

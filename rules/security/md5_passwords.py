@@ -13,7 +13,7 @@ from pgsage.rules.security._roles import set_password
 
 
 @register
-class WeakPasswordStorage(Rule):
+class WeakPasswordStorage(Rule[NoOptions]):
     """Passwords are stored as MD5 hashes (or will be).
 
     What it detects:
@@ -35,15 +35,13 @@ class WeakPasswordStorage(Rule):
         password again, with psql's \\password so the password never appears in a
         statement log or in pg_stat_statements. Keep `md5` in pg_hba.conf until all are
         converted (it accepts SCRAM too), then use scram-sha-256.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SE002"
     name: ClassVar[str] = "security.md5_passwords"
     category: ClassVar[Category] = Category.SECURITY
     severity: ClassVar[Severity] = Severity.MEDIUM
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         if model.setting("password_encryption") == "md5":

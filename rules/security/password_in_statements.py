@@ -13,7 +13,7 @@ from pgsage.rules.base import NoOptions, Rule, register
 
 
 @register
-class PasswordInStatements(Rule):
+class PasswordInStatements(Rule[NoOptions]):
     """pg_stat_statements has recorded a statement containing a password.
 
     What it detects:
@@ -37,15 +37,13 @@ class PasswordInStatements(Rule):
         exposed passwords, and set passwords from now on with psql's \\password (it sends
         a SCRAM verifier, never the password). If DDL statistics are not needed,
         pg_stat_statements.track_utility = off stops recording utility statements at all.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SE008"
     name: ClassVar[str] = "security.password_in_statements"
     category: ClassVar[Category] = Category.SECURITY
     severity: ClassVar[Severity] = Severity.HIGH
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         if model.statements.empty:

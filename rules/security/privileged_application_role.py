@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -14,7 +14,7 @@ from pgsage.rules.security._roles import ADMIN_APPLICATIONS, app_sessions, apps
 
 
 @register
-class PrivilegedApplicationRoles(Rule):
+class PrivilegedApplicationRoles(Rule["PrivilegedApplicationRoles.Options"]):
     """Applications connect with a role that has BYPASSRLS or CREATEROLE.
 
     What it detects:
@@ -33,10 +33,6 @@ class PrivilegedApplicationRoles(Rule):
     What to do:
         Remove the attribute from the application's role; keep it on a separate role
         used only for administration or migrations.
-
-    Options:
-        admin_applications: comma-separated application_name prefixes of administration
-            tools, which are not reported.
     """
 
     code: ClassVar[str] = "SE009"
@@ -46,7 +42,9 @@ class PrivilegedApplicationRoles(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        admin_applications: str = ADMIN_APPLICATIONS
+        admin_applications: str = field(default=ADMIN_APPLICATIONS, metadata={
+            "help": "comma-separated application_name prefixes of administration tools, which are "
+                    "not reported."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for role, sessions in sorted(app_sessions(model, options.admin_applications).items()):

@@ -12,7 +12,7 @@ from pgsage.rules.base import NoOptions, Rule, register
 
 
 @register
-class PublicSchemaCreate(Rule):
+class PublicSchemaCreate(Rule[NoOptions]):
     """Every role may create objects in a schema (CREATE for PUBLIC).
 
     What it detects:
@@ -30,10 +30,6 @@ class PublicSchemaCreate(Rule):
     What to do:
         REVOKE CREATE ON SCHEMA ... FROM PUBLIC, and grant CREATE to the roles that own
         the application's objects.
-
-    Options:
-        None.
-
     References:
         https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATTERNS
     """
@@ -42,6 +38,7 @@ class PublicSchemaCreate(Rule):
     name: ClassVar[str] = "security.public_schema_create"
     category: ClassVar[Category] = Category.SECURITY
     severity: ClassVar[Severity] = Severity.MEDIUM
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         for ns in model.namespaces:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -18,7 +18,7 @@ BOOTSTRAP_SUPERUSER_OID = 10
 
 
 @register
-class SuperuserSessions(Rule):
+class SuperuserSessions(Rule["SuperuserSessions.Options"]):
     """Applications are connected as a superuser.
 
     What it detects:
@@ -39,10 +39,6 @@ class SuperuserSessions(Rule):
         an application role that can read and write all data (pg_read_all_data and
         pg_write_all_data, 14+) as a first step; narrow it to GRANTs on its schemas, and set
         its password with psql's \\password so it never appears in a log.
-
-    Options:
-        admin_applications: comma-separated application_name prefixes of administration
-            tools, which are not reported.
     """
 
     code: ClassVar[str] = "SE001"
@@ -52,7 +48,9 @@ class SuperuserSessions(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        admin_applications: str = ADMIN_APPLICATIONS
+        admin_applications: str = field(default=ADMIN_APPLICATIONS, metadata={
+            "help": "comma-separated application_name prefixes of administration tools, which are "
+                    "not reported."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for role, sessions in sorted(app_sessions(model, options.admin_applications).items()):

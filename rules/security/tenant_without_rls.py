@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
@@ -17,7 +17,7 @@ TENANT_COLUMNS = ("tenant_id", "tenant", "org_id", "organization_id", "organisat
 
 
 @register
-class TenantTableWithoutRls(Rule):
+class TenantTableWithoutRls(Rule["TenantTableWithoutRls.Options"]):
     """Tables of a multi-tenant schema have no row level security.
 
     What it detects:
@@ -40,10 +40,6 @@ class TenantTableWithoutRls(Rule):
         setting the application sets per request (SET app.tenant_id = ...). The table's
         owner and roles with BYPASSRLS are not subject to it unless FORCE ROW LEVEL
         SECURITY; the application must not connect as either.
-
-    Options:
-        min_tables: tables with a tenant column from which the schema counts as
-            multi-tenant.
     """
 
     code: ClassVar[str] = "SE007"
@@ -53,7 +49,8 @@ class TenantTableWithoutRls(Rule):
 
     @dataclass(frozen=True)
     class Options:
-        min_tables: int = 2
+        min_tables: int = field(default=2, metadata={
+            "help": "tables with a tenant column from which the schema counts as multi-tenant."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)

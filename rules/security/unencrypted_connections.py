@@ -20,7 +20,7 @@ def listens_beyond_loopback(model: Model) -> bool:
 
 
 @register
-class UnencryptedConnections(Rule):
+class UnencryptedConnections(Rule[NoOptions]):
     """Connections travel unencrypted: ssl is off, or clients connect without it.
 
     What it detects:
@@ -40,15 +40,13 @@ class UnencryptedConnections(Rule):
         Install a certificate and key (ssl_cert_file, ssl_key_file), turn ssl on (reload),
         make remote lines `hostssl` in pg_hba.conf so plain connections are refused, and
         have clients use sslmode=verify-full.
-
-    Options:
-        None.
     """
 
     code: ClassVar[str] = "SE005"
     name: ClassVar[str] = "security.unencrypted_connections"
     category: ClassVar[Category] = Category.SECURITY
     severity: ClassVar[Severity] = Severity.HIGH
+    Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         listen = model.setting("listen_addresses")
