@@ -54,7 +54,8 @@ def _truncate_utf8(text: str, max_bytes: int) -> str:
 
 
 def index_name(table: str, columns: Sequence[str], suffix: str = "idx") -> str:
-    """A deterministic index name `<table>_<col>_<col>_<suffix>` of at most 63 bytes.
+    """A deterministic index or constraint name `<table>_<col>_<col>_<suffix>` (`_fkey`,
+    `_not_null`...) of at most 63 bytes.
 
     PostgreSQL's own convention (what `CREATE INDEX ON t (a, b)` would pick), except that a
     name too long is cut and given a short hash of the full name, so two long names that

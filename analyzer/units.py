@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 
+MB = 1024**2
+GB = 1024**3
+"""PostgreSQL's units (1 kB = 1024 B), for thresholds written in code."""
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|m|min|h|d)?\s*$", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0,
                    "d": 86400.0}
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$",
                    re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4,
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": MB, "gb": GB, "tb": 1024**4,
                "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
 

@@ -6,7 +6,6 @@ Identifiers go through `analyzer.sqlgen.ident` (psycopg.sql) and values through
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping, Sequence
 
@@ -18,16 +17,6 @@ _OPTION = re.compile(r"^[a-z_][a-z0-9_.]*$")
 
 def table(schema: str, name: str) -> str:
     return ident(schema, name)
-
-
-def constraint_name(table_name: str, columns: Sequence[str], suffix: str) -> str:
-    """PostgreSQL's naming (`orders_user_id_fkey`), cut with a hash beyond 63 bytes."""
-    full = "_".join([table_name, *columns, suffix])
-    if len(full.encode()) <= MAX_NAME_BYTES:
-        return full
-    digest = hashlib.sha1(full.encode()).hexdigest()[:8]
-    head = full.encode()[:MAX_NAME_BYTES - len(digest) - len(suffix) - 2].decode(errors="ignore")
-    return f"{head}_{digest}_{suffix}"
 
 
 def _option_value(value: object) -> str:
@@ -68,8 +57,3 @@ def alter_columns_type(schema: str, name: str, changes: Sequence[tuple[str, str]
     return f"ALTER TABLE {table(schema, name)} {parts};"
 
 
-def drop_index_sql(schema: str, name: str, concurrently: bool = True) -> str:
-    """DROP INDEX [CONCURRENTLY] IF EXISTS (an index of a partitioned table cannot be
-    dropped concurrently)."""
-    how = " CONCURRENTLY" if concurrently else ""
-    return f"DROP INDEX{how} IF EXISTS {ident(schema, name)};"

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 from pgsage.analyzer.model.core import Model, Window
 from pgsage.collectors.indexes import IndexStats
-from pgsage.collectors.tables import TableStats
 
 DAY = 86_400.0
 
@@ -58,13 +57,6 @@ def index_counter(model: Model, ix: IndexStats, name: str) -> int | None:
     if before is None or before > now:
         return int(now)
     return int(now - before)
-
-
-def table_rows(table: TableStats | None) -> float:
-    """Rows of a table: the planner's estimate or the live-tuple counter, the larger."""
-    if table is None:
-        return 0.0
-    return max(table.reltuples, float(table.n_live_tup or 0), 0.0)
 
 
 def days(seconds: float) -> str:

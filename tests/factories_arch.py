@@ -17,6 +17,7 @@ from pgsage.analyzer.engine.pipeline import estimate_indexes
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.host import HostSpec
 from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.units import GB
 from pgsage.collectors.archiver import ArchiverStats
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.database import DatabaseStats
@@ -33,7 +34,6 @@ from pgsage.collectors.settings import Setting
 from pgsage.collectors.tables import TableStats
 from pgsage.collectors.wal import WalStats
 
-GB = 1024**3
 HOST = HostSpec(memory_bytes=16 * GB, cpus=4, storage="ssd")
 
 HEALTHY: dict[str, tuple[str, str | None, str]] = {

@@ -10,9 +10,8 @@ from factories_arch import HOST, app_backend, arch_model, codes, make_role, with
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.analyzer.model.host import HostSpec
+from pgsage.analyzer.units import GB
 from pgsage.collectors.statements_info import StatementsInfo
-
-GB = 1024**3
 
 
 def only(model: Model, code: str) -> Recommendation:

@@ -29,10 +29,9 @@ from pgsage.analyzer.engine.pipeline import estimate_indexes
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.analyzer.sqlgen import MAX_IDENTIFIER_BYTES, index_name
+from pgsage.analyzer.units import MB
 from pgsage.collectors.tables import TableStats
 from pgsage.rules import REGISTRY
-
-MB = 1024**2
 
 
 @dataclass(frozen=True)

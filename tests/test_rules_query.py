@@ -36,8 +36,6 @@ from pgsage.analyzer.model.index_plan import (
 from pgsage.analyzer.model.workload import TableRef
 from pgsage.rules import REGISTRY, build_options
 
-MB = 1024**2
-
 
 def run(code: str, model: Model, **options: Any) -> list[Recommendation]:
     rule = REGISTRY[code]

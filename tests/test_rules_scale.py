@@ -27,15 +27,13 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.analyzer.model.host import HostSpec
 from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.units import GB, MB
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.bgwriter import BgwriterStats
 from pgsage.collectors.databases import DatabaseAge
 from pgsage.collectors.wal import WalStats
 from pgsage.rules import REGISTRY, build_options
 from pgsage.rules.partitioning.range_candidate import choose_interval
-
-GB = 1024**3
-MB = 1024**2
 
 
 def run(code: str, model: Model, **options: Any) -> list[Recommendation]:

@@ -39,10 +39,17 @@ def user_tables(model: Model, kinds: str = "rp") -> Iterator[TableStats]:
             yield t
 
 
+def table_rows(table: TableStats | None) -> float:
+    """Rows of a table: the planner's estimate or the live-tuple counter, the larger."""
+    if table is None:
+        return 0.0
+    return max(table.reltuples, float(table.n_live_tup or 0), 0.0)
+
+
 def rows_with_partitions(model: Model, table: TableStats) -> float:
     """Rows of a table, or of all its partitions (recursively) for a partitioned one."""
     if table.relkind != "p":
-        return max(table.reltuples, float(table.n_live_tup or 0), 0.0)
+        return table_rows(table)
     return sum(rows_with_partitions(model, t) for t in model.tables.values()
                if t.parent_relid == table.relid and t.is_partition)
 

@@ -13,13 +13,11 @@ from typing import Any
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action
 from pgsage.analyzer.sqlgen import literal
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import GB, MB
 from pgsage.collectors.settings import Setting
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 KB = 1024
-MB = 1024**2
-GB = 1024**3
 
 
 def setting_name(name: str) -> str:
@@ -110,5 +108,3 @@ def evidence(model: Model, name: str, proposed: str, **more: Any) -> dict[str, A
             "restart_required": restart_needed(setting), **more}
 
 
-def bytes_text(value: float | None) -> str:
-    return format_bytes(value)

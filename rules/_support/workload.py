@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.index_plan import Candidate, IndexChoice
 from pgsage.analyzer.model.plan_tree import catalog_only
-from pgsage.analyzer.model.workload import Statement, TableRef
+from pgsage.analyzer.model.workload import Statement
 from pgsage.analyzer.sqlgen import index_name
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.statements import StatementStats
-from pgsage.collectors.tables import TableStats
 
 JIT_COLUMNS = ("jit_generation_time", "jit_inlining_time", "jit_optimization_time",
                "jit_emission_time")
@@ -152,16 +151,6 @@ def short(text: str | None, width: int = 110) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def table_rows(table: TableStats | None) -> float:
-    if table is None:
-        return 0.0
-    return max(table.reltuples, float(table.n_live_tup or 0), 0.0)
-
-
-def stats_table(model: Model, ref: TableRef) -> TableStats | None:
-    return model.tables.get(ref.relid)
-
-
 def leading_indexed(model: Model, relid: int, column: str) -> list[IndexStats]:
     """Valid indexes whose first key is the plain column."""
     return [ix for ix in model.indexes_by_table.get(relid, [])
@@ -206,10 +195,6 @@ def statements_on(model: Model, relid: int) -> Iterator[Statement]:
     for statement in model.workload.statements.values():
         if any(t.relid == relid for t in statement.tables):
             yield statement
-
-
-def queryid_list(queryids: Iterable[int]) -> list[str]:
-    return [str(q) for q in queryids]
 
 
 def statement_evidence(model: Model, t: Totals) -> dict[str, object]:

@@ -8,8 +8,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.units import format_bytes, format_duration
-from pgsage.rules._support.settings import GB
+from pgsage.analyzer.units import GB, format_bytes, format_duration
 from pgsage.rules.backup._replication import standbys
 from pgsage.rules.base import Rule, register
 

@@ -8,8 +8,8 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
-from pgsage.analyzer.units import format_bytes
-from pgsage.rules._support.settings import GB, pg_memory, round_memory
+from pgsage.analyzer.units import GB, format_bytes
+from pgsage.rules._support.settings import pg_memory, round_memory
 from pgsage.rules.base import Rule, register
 from pgsage.rules.config._memory import setting_finding
 

@@ -9,8 +9,8 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, literal
-from pgsage.analyzer.units import format_bytes
-from pgsage.rules._support.settings import GB, MB, change, evidence, how_it_applies, pg_memory
+from pgsage.analyzer.units import GB, MB, format_bytes
+from pgsage.rules._support.settings import change, evidence, how_it_applies, pg_memory
 from pgsage.rules.base import Rule, register
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -11,12 +10,8 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.index_plan import IndexChoice, IndexPlan
 from pgsage.analyzer.units import format_bytes
+from pgsage.rules._support.workload import short
 from pgsage.rules.base import Rule, register
-
-
-def short(text: str, width: int = 110) -> str:
-    flat = re.sub(r"\s+", " ", text).strip()
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _severity(share: float, proven: bool, options: CreateIndex.Options) -> Severity:

@@ -13,7 +13,8 @@ from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._stats import counter_window, describe, table_counter, table_rows
+from pgsage.rules._stats import counter_window, describe, table_counter
+from pgsage.rules._support.catalog import table_rows
 from pgsage.rules.base import Rule, register
 
 ACTIONS = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL",

@@ -9,8 +9,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import literal
-from pgsage.analyzer.units import format_bytes, format_duration
-from pgsage.rules._support.settings import GB
+from pgsage.analyzer.units import GB, format_bytes, format_duration
 from pgsage.rules.base import Rule, register
 
 

@@ -10,12 +10,11 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import reindex
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import MB, format_bytes
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._support.catalog import columns_of
-from pgsage.rules._support.settings import MB
 from pgsage.rules.base import Rule, register
 from pgsage.rules.maintenance._bloat import (
     LINE_POINTER,

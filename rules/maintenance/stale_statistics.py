@@ -11,6 +11,7 @@ from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommen
 from pgsage.analyzer.units import format_duration
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import reset_storage, set_storage, table
+from pgsage.rules._support.catalog import table_rows
 from pgsage.rules.base import Rule, register
 from pgsage.rules.maintenance._vacuum import proposed_scale, table_setting
 
@@ -57,7 +58,7 @@ class StaleStatistics(Rule["StaleStatistics.Options"]):
         for t in model.tables.values():
             if t.relkind not in ("r", "m"):
                 continue
-            rows = max(t.reltuples, float(t.n_live_tup or 0), 0.0)
+            rows = table_rows(t)
             changed = t.n_mod_since_analyze or 0
             # The last-analyze times are statistics counters, which a crash discards;
             # pg_stats is catalog data and survives: a table it describes was analyzed.

@@ -14,9 +14,6 @@ from pgsage.analyzer.model.workload import Use
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._support.workload import statements_on, totals
 
-GB = 1024**3
-
-
 TIME_TYPES = ("timestamp with time zone", "timestamp without time zone", "date")
 
 

@@ -10,8 +10,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
 from pgsage.rules._stats import table_counter
-from pgsage.rules._support.catalog import rows_with_partitions
-from pgsage.rules._support.workload import table_rows
+from pgsage.rules._support.catalog import rows_with_partitions, table_rows
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._existing import key_columns
 

@@ -12,7 +12,7 @@ from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommen
 from pgsage.analyzer.sqlgen import attach_index, create_index, ident, index_name
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._support.workload import table_rows
+from pgsage.rules._support.catalog import table_rows
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._existing import children
 

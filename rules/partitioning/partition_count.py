@@ -8,12 +8,10 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import GB, format_bytes
 from pgsage.rules._support.catalog import bytes_with_partitions
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._existing import children, partitioned
-
-GB = 1024**3
 
 
 @register

@@ -11,13 +11,12 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, literal
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import GB, format_bytes
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._support.catalog import columns_of, user_tables
-from pgsage.rules._support.workload import table_rows
+from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
 from pgsage.rules.base import Rule, register
-from pgsage.rules.partitioning._candidates import GB, TENANT_PATTERN, ColumnFilters, column_filters
+from pgsage.rules.partitioning._candidates import TENANT_PATTERN, ColumnFilters, column_filters
 from pgsage.rules.partitioning._ddl import Parent, parent_ddl
 
 

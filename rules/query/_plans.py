@@ -25,7 +25,6 @@ from pgsage.analyzer.sqlgen import ident
 from pgsage.collectors.plans import PlanRecord
 from pgsage.rules._support.workload import (
     Totals,
-    advisor_choices_for,
     free_index_name,
     totals,
     workload_ms,
@@ -97,14 +96,6 @@ def where_keys(statement: Statement | None, table: TableRef) -> list[IndexKey]:
         if col and col not in keys:
             keys.append(col)
     return [IndexKey(c) for c in keys]
-
-
-def covering_choice(model: Model, item: PlannedStatement, relid: int) -> str | None:
-    """The name of an IX001 index on this table for this statement, if the advisor has one."""
-    for choice in advisor_choices_for(model, item.queryid):
-        if choice.candidate.table.relid == relid:
-            return choice.name
-    return None
 
 
 def index_action(model: Model, candidate: Candidate) -> tuple[str, Action]:

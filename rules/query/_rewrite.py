@@ -54,6 +54,3 @@ def batched(text: str, column: str) -> str | None:
         return None
 
 
-def not_exists_hint() -> str:
-    return ("WHERE NOT EXISTS (SELECT 1 FROM other o WHERE o.key = t.key) instead of "
-            "WHERE t.key NOT IN (SELECT o.key FROM other o)")

@@ -9,7 +9,8 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, literal
-from pgsage.rules._support.workload import short, statement_evidence, table_rows
+from pgsage.rules._support.catalog import table_rows
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
 

@@ -11,8 +11,8 @@ from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommen
 from pgsage.analyzer.model.plan_tree import Node
 from pgsage.analyzer.model.workload import TableRef, Use
 from pgsage.analyzer.sqlgen import ident, index_name
-from pgsage.rules._support.catalog import columns_of
-from pgsage.rules._support.workload import short, statement_evidence, table_rows
+from pgsage.rules._support.catalog import columns_of, table_rows
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._plans import PlannedStatement, plan_severity, planned
 

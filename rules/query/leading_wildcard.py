@@ -12,7 +12,8 @@ from pgsage.analyzer.model.findings import Action, Category, Recommendation, Sev
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
 from pgsage.analyzer.model.workload import ColumnUse, Statement, Use
 from pgsage.analyzer.sqlgen import ident
-from pgsage.rules._support.workload import Totals, advisor_choice_on, free_index_name, table_rows
+from pgsage.rules._support.catalog import table_rows
+from pgsage.rules._support.workload import Totals, advisor_choice_on, free_index_name
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
 

@@ -12,6 +12,7 @@ from pgsage.analyzer.model.findings import Action, Category, Recommendation, Sev
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
 from pgsage.analyzer.model.workload import ColumnUse, Statement, Use
 from pgsage.analyzer.sqlgen import ident
+from pgsage.rules._support.catalog import table_rows
 from pgsage.rules._support.workload import (
     Totals,
     advisor_choice_on,
@@ -20,7 +21,6 @@ from pgsage.rules._support.workload import (
     leading_indexed,
     short,
     statement_evidence,
-    table_rows,
 )
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object

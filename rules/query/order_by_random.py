@@ -8,7 +8,8 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
-from pgsage.rules._support.workload import short, statement_evidence, table_rows
+from pgsage.rules._support.catalog import table_rows
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
 

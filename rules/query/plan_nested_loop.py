@@ -12,11 +12,12 @@ from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, 
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
 from pgsage.analyzer.model.plan_tree import Node, walk
 from pgsage.analyzer.model.workload import TableRef, Use
-from pgsage.rules._support.workload import short, statement_evidence, table_rows
+from pgsage.rules._support.catalog import table_rows
+from pgsage.rules._support.deferral import deferred_to_ix001
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._plans import (
     PlannedStatement,
-    covering_choice,
     index_action,
     plan_severity,
     planned,
@@ -106,15 +107,11 @@ class PlanNestedLoop(Rule["PlanNestedLoop.Options"]):
         evidence: dict[str, Any] = {**statement_evidence(model, item.totals),
                                     "outer_rows": outer_rows, "inner_rows": inner_rows,
                                     "plan": summary(item.plan.tree)}
-        covered = covering_choice(model, item, ref.relid)
-        if covered is not None:
-            return self.finding(
-                severity=Severity.INFO,
-                title=f"Nested loop over {ref.name} in queryid {item.queryid}: IX001's "
-                      f"{covered} serves it",
-                detail=f"{common} The index advisor proposes {covered} for it (IX001).",
-                object=ObjectRef(ref.schema, ref.name), impact={"queryids": [item.queryid]},
-                evidence={**evidence, "index_advisor": covered}, benefit=item.totals.total_ms)
+        deferred = deferred_to_ix001(self, model, item.queryid, ref,
+                                     f"Nested loop over {ref.name}", common, evidence,
+                                     item.totals.total_ms)
+        if deferred is not None:
+            return deferred
         joins = []
         if item.statement is not None:
             for u in item.statement.uses_of(ref):

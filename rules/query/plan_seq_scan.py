@@ -12,11 +12,12 @@ from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, 
 from pgsage.analyzer.model.index_plan import Candidate
 from pgsage.analyzer.model.plan_tree import Node, walk
 from pgsage.analyzer.model.workload import TableRef
-from pgsage.rules._support.workload import short, statement_evidence, table_rows
+from pgsage.rules._support.catalog import table_rows
+from pgsage.rules._support.deferral import deferred_to_ix001
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._plans import (
     PlannedStatement,
-    covering_choice,
     index_action,
     plan_severity,
     planned,
@@ -94,16 +95,10 @@ class PlanSeqScan(Rule["PlanSeqScan.Options"]):
         evidence: dict[str, Any] = {**statement_evidence(model, item.totals),
                                     "table_rows": rows, "plan_rows": kept,
                                     "filter": node.get("Filter"), "plan": summary(item.plan.tree)}
-        covered = covering_choice(model, item, ref.relid)
-        if covered is not None:
-            return self.finding(
-                severity=Severity.INFO,
-                title=f"Seq scan of {ref.name} in queryid {item.queryid}: IX001's {covered} "
-                      "serves it",
-                detail=f"{common} The index advisor proposes {covered} for it (IX001).",
-                object=ObjectRef(ref.schema, ref.name),
-                impact={"queryids": [item.queryid]},
-                evidence={**evidence, "index_advisor": covered}, benefit=item.totals.total_ms)
+        deferred = deferred_to_ix001(self, model, item.queryid, ref, f"Seq scan of {ref.name}",
+                                     common, evidence, item.totals.total_ms)
+        if deferred is not None:
+            return deferred
         keys = where_keys(item.statement, ref)
         if not keys:
             return None

@@ -12,10 +12,11 @@ from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, 
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
 from pgsage.analyzer.model.plan_tree import Node, walk
 from pgsage.analyzer.model.workload import Use
-from pgsage.rules._support.workload import short, statement_evidence, table_rows
+from pgsage.rules._support.catalog import table_rows
+from pgsage.rules._support.deferral import deferred_to_ix001
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._plans import (
-    covering_choice,
     index_action,
     plan_severity,
     planned,
@@ -110,17 +111,11 @@ class PlanSortForLimit(Rule["PlanSortForLimit.Options"]):
             evidence: dict[str, Any] = {**statement_evidence(model, item.totals),
                                         "sort_key": sort_key, "table_rows": rows,
                                         "plan": summary(item.plan.tree)}
-            covered = covering_choice(model, item, ref.relid)
-            if covered is not None:
-                yield self.finding(
-                    severity=Severity.INFO,
-                    title=f"Sort for ORDER BY ... LIMIT in queryid {item.queryid}: IX001's "
-                          f"{covered} serves it",
-                    detail=f"{common} The index advisor proposes {covered} for it (IX001).",
-                    object=ObjectRef(ref.schema, ref.name),
-                    impact={"queryids": [item.queryid]},
-                    evidence={**evidence, "index_advisor": covered},
-                    benefit=item.totals.total_ms)
+            deferred = deferred_to_ix001(self, model, item.queryid, ref,
+                                         "Sort for ORDER BY ... LIMIT", common, evidence,
+                                         item.totals.total_ms)
+            if deferred is not None:
+                yield deferred
                 continue
             name, action = index_action(model, candidate)
             yield self.finding(

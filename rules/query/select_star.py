@@ -8,13 +8,11 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import MB, format_bytes
 from pgsage.rules._support.catalog import columns_of
 from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
-
-MB = 1024**2
 
 
 @register

@@ -8,16 +8,11 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import GB, MB, format_bytes
 from pgsage.rules._support.settings import pg_memory
 from pgsage.rules._support.workload import block_size, short, statement_evidence, totals
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._statements import set_local, statement_object
-
-MB = 1024**2
-
-
-GB = 1024**3
 
 
 def _next_power_of_two(value: float) -> int:

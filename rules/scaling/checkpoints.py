@@ -9,13 +9,12 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import GB, format_bytes
 from pgsage.collectors.bgwriter import BgwriterStats
 from pgsage.collectors.wal import WalStats
 from pgsage.rules._stats import stats_start
 from pgsage.rules._support.settings import change, display, evidence, pg_memory
 from pgsage.rules.base import Rule, register
-from pgsage.rules.scaling._load import GB
 
 
 @register

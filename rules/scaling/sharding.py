@@ -12,12 +12,11 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.sqlgen import ident, literal
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import GB, format_bytes
 from pgsage.rules._support.catalog import columns_of, foreign_keys, user_tables
 from pgsage.rules._support.workload import is_catalog_only, short, totals
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._candidates import TENANT_PATTERN
-from pgsage.rules.scaling._distribution import GB
 
 
 @register

@@ -9,13 +9,12 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.workload import Use
-from pgsage.analyzer.units import format_bytes
+from pgsage.analyzer.units import GB, format_bytes
 from pgsage.rules._stats import counter_window, table_counter
-from pgsage.rules._support.catalog import columns_of, user_tables
-from pgsage.rules._support.workload import statements_on, table_rows, totals
+from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
+from pgsage.rules._support.workload import statements_on, totals
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._candidates import TIME_TYPES
-from pgsage.rules.scaling._distribution import GB
 
 
 @register

@@ -18,14 +18,6 @@ from pgsage.analyzer.model.workload import Use
 KEY_USES = (Use.EQ, Use.IN, Use.RANGE)
 
 
-def calls_by_queryid(model: Model) -> dict[int, int]:
-    frame = model.statements
-    if frame.empty:
-        return {}
-    summed = frame.groupby("queryid")["calls"].sum()
-    return {int(q): int(c) for q, c in zip(summed.index.tolist(), summed.tolist(), strict=True)}
-
-
 def plan_choices(model: Model) -> list[Candidate]:
     """The index advisor's chosen candidates (the live plan, or its estimate)."""
     return [c.candidate for c in model.index_plan.choices]

@@ -7,11 +7,11 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import ident, index_name
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import constraint_name, table
+from pgsage.rules._ddl import table
 from pgsage.rules._support.catalog import (
     columns_of,
     foreign_keys,
@@ -97,7 +97,7 @@ class IdWithoutForeignKey(Rule[NoOptions]):
 
     def _finding(self, model: Model, t: TableStats, column: str, ref: TableStats,
                  ref_column: str) -> Recommendation:
-        name = constraint_name(t.name, [column], "fkey")
+        name = index_name(t.name, [column], "fkey")
         target = table(t.schema, t.name)
         lines = [f"ALTER TABLE {target} ADD CONSTRAINT {ident(name)} FOREIGN KEY "
                  f"({ident(column)}) REFERENCES {table(ref.schema, ref.name)} "
@@ -106,7 +106,7 @@ class IdWithoutForeignKey(Rule[NoOptions]):
         indexed = any(ix.is_valid and not ix.predicate and ix.columns[:1] == (column,)
                       for ix in model.indexes_by_table.get(t.relid, []))
         if not indexed:
-            ix_name = constraint_name(t.name, [column], "idx")
+            ix_name = index_name(t.name, [column], "idx")
             how = "CREATE INDEX" if t.relkind == "p" else "CREATE INDEX CONCURRENTLY"
             lines.append(f"{how} {ident(ix_name)} ON {target} ({ident(column)});")
         rows = rows_with_partitions(model, t)

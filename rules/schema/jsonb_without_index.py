@@ -7,18 +7,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from pgsage.analyzer.advisor.inputs import calls_by_queryid
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.index_plan import Candidate
 from pgsage.analyzer.model.workload import Use
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import drop_index, ident, index_name
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import constraint_name, drop_index_sql, table
+from pgsage.rules._ddl import table
 from pgsage.rules._stats import counter_window, describe
 from pgsage.rules._support.catalog import columns_of, rows_with_partitions
 from pgsage.rules.base import Rule, register
-from pgsage.rules.schema._usage import Filtered, calls_by_queryid, plan_choices
+from pgsage.rules.schema._usage import Filtered, plan_choices
 
 
 def _squash(text: str) -> str:
@@ -134,13 +135,13 @@ class JsonbWithoutIndex(Rule["JsonbWithoutIndex.Options"]):
         how = "CREATE INDEX" if t.relkind == "p" else "CREATE INDEX CONCURRENTLY"
         if kind == "gin":
             opclass = "" if needs_exists else " jsonb_path_ops"
-            name = constraint_name(t.name, [column], "gin_idx")
+            name = index_name(t.name, [column], "gin_idx")
             sql = f"{how} {ident(name)} ON {target} USING gin ({ident(column)}{opclass});"
             title = f"GIN index on {t.name} ({column}{opclass}) for jsonb " + (
                 "key existence" if needs_exists else "containment")
             what = ("key existence (?, ?|, ?&)" if needs_exists else "containment (@>)")
         else:
-            name = constraint_name(t.name, [column, "expr"], "idx")
+            name = index_name(t.name, [column, "expr"], "idx")
             sql = f"{how} {ident(name)} ON {target} (({kind}));"
             title = f"Expression index on {t.name} (({kind}))"
             what = f"the value of {kind}"
@@ -151,7 +152,7 @@ class JsonbWithoutIndex(Rule["JsonbWithoutIndex.Options"]):
                     f"no index serves it: each call reads all {rows:,.0f} rows and decodes "
                     "every document."),
             object=ObjectRef(t.schema, t.name, None, (column,)),
-            action=Action(sql=sql, undo_sql=drop_index_sql(t.schema, name,
+            action=Action(sql=sql, undo_sql=drop_index(t.schema, name,
                                                            concurrently=t.relkind != "p")),
             impact={"queryids": sorted(f.queryids)},
             evidence={"column": column, "calls": f.calls, "rows": round(rows),

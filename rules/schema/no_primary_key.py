@@ -9,12 +9,12 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import ident, index_name
 from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import constraint_name, table
+from pgsage.rules._ddl import table
 from pgsage.rules._stats import table_counter
 from pgsage.rules._support.catalog import (
     bytes_with_partitions,
@@ -120,7 +120,7 @@ class NoPrimaryKey(Rule["NoPrimaryKey.Options"]):
     def _action(self, model: Model, t: TableStats,
                 cols: dict[str, ColumnStats]) -> tuple[Action | None, str]:
         not_null = {name for name, c in cols.items() if c.not_null}
-        name = ident(constraint_name(t.name, [], "pkey"))
+        name = ident(index_name(t.name, [], "pkey"))
         target = table(t.schema, t.name)
         if t.relkind != "p":
             ix = self._unique_candidate(model, t, not_null)

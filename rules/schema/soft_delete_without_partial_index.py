@@ -7,20 +7,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+from pgsage.analyzer.advisor.inputs import calls_by_queryid
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.index_plan import Candidate
 from pgsage.analyzer.model.workload import ColumnUse, Use
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import drop_index, ident, index_name
 from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.columns import ColumnStats
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import constraint_name, drop_index_sql, table
+from pgsage.rules._ddl import table
 from pgsage.rules._stats import counter_window, describe
 from pgsage.rules._support.catalog import columns_of, primary_keys, rows_with_partitions
 from pgsage.rules.base import Rule, register
-from pgsage.rules.schema._usage import Filtered, calls_by_queryid, plan_choices
+from pgsage.rules.schema._usage import Filtered, plan_choices
 
 SOFT_DELETE = {"deleted_at", "deleted_on", "deleted", "is_deleted", "deleted_time",
                "deletion_time", "archived_at", "is_archived", "archived", "removed_at",
@@ -119,7 +120,7 @@ class SoftDeleteWithoutPartialIndex(Rule["SoftDeleteWithoutPartialIndex.Options"
             if pk is None or live is None or live > 0.5:
                 return None
             keys = list(pk.columns)
-        name = constraint_name(t.name, keys, "live_idx")
+        name = index_name(t.name, keys, "live_idx")
         sql = (f"CREATE INDEX CONCURRENTLY {ident(name)} ON {table(t.schema, t.name)} "
                f"({', '.join(ident(k) for k in keys)}) WHERE {predicate};")
         if t.relkind == "p":
@@ -139,7 +140,7 @@ class SoftDeleteWithoutPartialIndex(Rule["SoftDeleteWithoutPartialIndex.Options"
                     f"also reads the soft-deleted rows among its {rows:,.0f} rows and throws "
                     f"them away; a partial index holds only the rows the queries want.{also}"),
             object=ObjectRef(t.schema, t.name, None, tuple(keys)),
-            action=Action(sql=sql, undo_sql=drop_index_sql(t.schema, name,
+            action=Action(sql=sql, undo_sql=drop_index(t.schema, name,
                                                            concurrently=t.relkind != "p")),
             impact={"queryids": sorted(f.queryids)},
             evidence={"soft_delete_column": col.name, "calls": f.calls, "rows": round(rows),
