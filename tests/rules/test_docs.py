@@ -16,7 +16,7 @@ from pgsage.analyzer.output.rules_doc import all_rules_markdown
 from pgsage.rules import REGISTRY, Rule
 from pgsage.rules.base import CODE_PATTERN, DOC_SECTIONS
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "rules.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 
 PREFIX = {"IX": Category.INDEX, "QY": Category.QUERY, "PT": Category.PARTITIONING,
           "PL": Category.POOLING, "SC": Category.SCALING, "CF": Category.CONFIG,
