@@ -321,7 +321,9 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
         try:
             trial = search.trial(move)
         except WhatIfError as exc:
-            plan.rejected.append((move.label(), f"HypoPG cannot simulate it: {exc}"))
+            why = str(exc)
+            plan.rejected.append((move.label(), why if why.startswith("not planned")
+                                  else f"HypoPG cannot simulate it: {why}"))
             return None
         if not trial.helped:
             if move.replaces is None:

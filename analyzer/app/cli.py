@@ -192,6 +192,22 @@ MinSeverityOpt = Annotated[str | None, typer.Option(
 DsnArg = Annotated[str | None, typer.Argument(
     help="libpq DSN or URI, or a bare database name as for psql; PGHOST, PGPORT, PGUSER, "
          "PGDATABASE, .pgpass and service files apply.", show_default=False)]
+TrustFunctionOpt = Annotated[list[str] | None, typer.Option(
+    "--trust-function", metavar="<schema.function>",
+    help="Plan statements calling this function although no superuser owns it; repeatable.")]
+TrustSchemaOpt = Annotated[list[str] | None, typer.Option(
+    "--trust-schema", metavar="<schema>",
+    help="Plan statements calling functions of this schema whoever owns them; repeatable.")]
+
+
+def _trust_flags(functions: list[str] | None, schemas: list[str] | None) -> dict[str, Any]:
+    """`--trust-function/--trust-schema` as the `[planning]` table."""
+    planning: dict[str, Any] = {}
+    if functions:
+        planning["trust_functions"] = functions
+    if schemas:
+        planning["trust_schemas"] = schemas
+    return {"planning": planning} if planning else {}
 
 
 def _rule_flags(select: list[str] | None, ignore: list[str] | None) -> dict[str, Any]:
@@ -275,6 +291,8 @@ def analyze(
         "--disk-size", metavar="<size>",
         help="Size of the data disk (e.g. 500GB): with a baseline, when growth fills it.")]
     = None,
+    trust_function: TrustFunctionOpt = None,
+    trust_schema: TrustSchemaOpt = None,
 ) -> None:
     """Take a snapshot of a database (or read one) and report what to do about it."""
     seconds = _interval(interval)
@@ -283,6 +301,7 @@ def analyze(
     target = dsn_argument(dsn)
     flags = config_mod.merge(_rule_flags(select, ignore), _host_flags(memory, cpus, storage, rpo))
     flags = config_mod.merge(flags, _disk_flags(disk_size))
+    flags = config_mod.merge(flags, _trust_flags(trust_function, trust_schema))
 
     def body() -> None:
         if snapshot is not None and (target or seconds):
@@ -333,6 +352,8 @@ def indexes(
     output: OutputOpt = None,
     fail_on: FailOnOpt = None,
     config: ConfigOpt = None,
+    trust_function: TrustFunctionOpt = None,
+    trust_schema: TrustSchemaOpt = None,
 ) -> None:
     """The whole-workload index plan with its reasoning (what-if proven with HypoPG)."""
     threshold = _severity(fail_on)
@@ -344,7 +365,7 @@ def indexes(
                              min_improvement=min_improvement, time_limit_s=limit)
 
     def body() -> None:
-        cfg = _load_config(config)
+        cfg = _load_config(config, _trust_flags(trust_function, trust_schema))
         emit(indexes_live(dsn_argument(dsn), cfg, options, explain, _advisor_progress()), fmt,
              output, threshold)
 
@@ -358,11 +379,14 @@ def snapshot_cmd(
                                          help="Snapshot file to write (.json or .json.gz).")]
     = Path("pgsage-snapshot.json"),
     config: ConfigOpt = None,
+    trust_function: TrustFunctionOpt = None,
+    trust_schema: TrustSchemaOpt = None,
 ) -> None:
     """Collect a snapshot to a file, to analyze elsewhere with `analyze --snapshot`."""
 
     def body() -> None:
-        snap = take_snapshot(dsn_argument(dsn), _load_config(config))
+        snap = take_snapshot(dsn_argument(dsn), _load_config(config, _trust_flags(
+            trust_function, trust_schema)))
         try:
             snap.save(output)
         except OSError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pgsage.analyzer.errors import ConfigError
 from pgsage.analyzer.live.connection import SessionLimits
+from pgsage.analyzer.live.trust import TrustOptions
 from pgsage.analyzer.model.host import STORAGE_KINDS, HostSpec
 from pgsage.analyzer.units import parse_duration, parse_size
 
@@ -32,6 +33,9 @@ class Config:
     rules: RulesConfig = field(default_factory=RulesConfig)
     host: HostSpec = field(default_factory=HostSpec)
     """RAM, CPUs and storage of the database host (`[host]`, `--memory/--cpus/--storage`)."""
+    trust: TrustOptions = field(default_factory=TrustOptions)
+    """Functions and schemas the planner may run although no superuser vouches for them
+    (`[planning] trust_functions/trust_schemas`, `--trust-function/--trust-schema`)."""
     parts: Mapping[str, object] = field(default_factory=dict)
     """What each registered part (`register_part`: the sidecar) made of its own sections."""
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -79,10 +83,12 @@ ENV_KEYS: Mapping[str, tuple[str, ...]] = {
     "PGSAGE_HOST_MEMORY": ("host", "memory"),
     "PGSAGE_HOST_CPUS": ("host", "cpus"),
     "PGSAGE_HOST_STORAGE": ("host", "storage"),
+    "PGSAGE_TRUST_FUNCTIONS": ("planning", "trust_functions"),
+    "PGSAGE_TRUST_SCHEMAS": ("planning", "trust_schemas"),
 }
 
 
-CORE_SECTIONS = ("connection", "rules", "host")
+CORE_SECTIONS = ("connection", "rules", "host", "planning")
 
 
 def known_sections() -> set[str]:
@@ -117,7 +123,7 @@ def from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     for var, path in ENV_KEYS.items():
         if var in env:
             value: Any = env[var]
-            if path[-1] in ("select", "ignore"):
+            if path[-1] in ("select", "ignore", "trust_functions", "trust_schemas"):
                 value = _split(value)
             if path == ("targets",):  # PGSAGE_DSN: one target, replacing the file's
                 value = [{"dsn": value}]
@@ -177,6 +183,35 @@ def _host(doc: Any, errors: list[str]) -> HostSpec:
     return HostSpec(memory_bytes=memory, cpus=cpus, storage=storage)
 
 
+def _names(doc: Mapping[str, Any], key: str, qualified: bool, errors: list[str]
+           ) -> tuple[str, ...]:
+    value = doc.get(key, [])
+    if isinstance(value, str):
+        value = _split(value)
+    what = "schema.function names" if qualified else "schema names"
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        errors.append(f"planning.{key}: expected a list of {what}")
+        return ()
+    if qualified:
+        bad = [v for v in value if v.count(".") != 1 or "" in v.split(".")]
+        errors.extend(f"planning.{key}: {v!r} is not schema.function (e.g. app.price)"
+                      for v in bad)
+    return tuple(value)
+
+
+def _trust(doc: Any, errors: list[str]) -> TrustOptions:
+    """`[planning] trust_functions = ["app.price"], trust_schemas = ["ext"]`."""
+    if not isinstance(doc, Mapping):
+        errors.append("planning: expected a table")
+        return TrustOptions()
+    for key in doc:
+        if key not in ("trust_functions", "trust_schemas"):
+            errors.append(f"planning.{key}: unknown key (known: trust_functions, "
+                          "trust_schemas)")
+    return TrustOptions(functions=_names(doc, "trust_functions", True, errors),
+                        schemas=_names(doc, "trust_schemas", False, errors))
+
+
 def validate(doc: Mapping[str, Any]) -> Config:
     """Build a Config from a merged document or raise ConfigError listing every problem."""
     from pgsage.rules import REGISTRY, build_options, unknown_selectors
@@ -232,6 +267,7 @@ def validate(doc: Mapping[str, Any]) -> Config:
         if key not in ("select", "ignore", "options"):
             errors.append(f"rules.{key}: unknown key")
     host = _host(doc.get("host", {}), errors)
+    trust = _trust(doc.get("planning", {}), errors)
     parts = {name: validator(doc, limits, errors) for name, (_, validator) in _PARTS.items()}
     known = known_sections()
     for key in doc:
@@ -240,7 +276,7 @@ def validate(doc: Mapping[str, Any]) -> Config:
     if errors:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
     return Config(limits=limits, rules=RulesConfig(tuple(select), tuple(ignore), checked),
-                  host=host, parts=parts, raw=dict(doc))
+                  host=host, trust=trust, parts=parts, raw=dict(doc))
 
 
 def load(path: Path | None = None, env: Mapping[str, str] | None = None,

@@ -20,9 +20,10 @@ from pgsage.analyzer.engine.config import Config
 from pgsage.analyzer.errors import UsageError
 from pgsage.analyzer.live.collect import collect
 from pgsage.analyzer.live.connection import Session
-from pgsage.analyzer.live.explain import Planner
-from pgsage.analyzer.live.plans import add_plans
-from pgsage.analyzer.live.whatif import WhatIf
+from pgsage.analyzer.live.explain import Planner, SessionCompromised
+from pgsage.analyzer.live.plans import PlanOptions, add_plans
+from pgsage.analyzer.live.trust import TrustOptions
+from pgsage.analyzer.live.whatif import WhatIf, WhatIfError
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.index_plan import AdvisorOptions, IndexPlan, Progress
 from pgsage.analyzer.model.plan_tree import NotExplainable
@@ -54,7 +55,7 @@ def _named(target: Target) -> str:
 
 def take_snapshot(dsn: str | None, config: Config) -> Snapshot:
     with Session.open(dsn, config.limits) as session:
-        return add_plans(session, _collect(session))
+        return add_plans(session, _collect(session), options=PlanOptions(trust=config.trust))
 
 
 def _collect(session: Session, known: set[int] | None = None) -> Snapshot:
@@ -73,19 +74,26 @@ def estimate_indexes(model: Model, options: AdvisorOptions | None = None) -> Mod
 
 
 def plan_indexes(session: Session, model: Model, options: AdvisorOptions,
-                 progress: Progress | None = None) -> IndexPlan:
-    """The index plan, proven with HypoPG when it is installed, estimated otherwise."""
+                 progress: Progress | None = None, trust: TrustOptions | None = None
+                 ) -> IndexPlan:
+    """The index plan, proven with HypoPG when it is installed, estimated otherwise (also
+    when the session changed under the planner, which then plans nothing more)."""
     schema = hypopg_schema(model)
     log.info("planning indexes for %d statements (%s)", len(model.workload.statements),
              "HypoPG what-if" if schema is not None else "estimated from pg_stats")
     if schema is None:
         return advise_by_estimate(model, model.workload, options)
-    planner = Planner(session, model.version_num)
+    whatif: WhatIf | None = None
     try:
-        return advise_with_hypopg(model, model.workload, planner,
-                                  WhatIf(session, planner, schema), options, progress)
-    finally:
-        planner.close()
+        planner = Planner(session, model.version_num, trust)
+        whatif = WhatIf(session, planner, schema)
+        return advise_with_hypopg(model, model.workload, planner, whatif, options, progress)
+    except SessionCompromised as exc:
+        if whatif is not None:
+            whatif.reset()
+        plan = advise_by_estimate(model, model.workload, options)
+        plan.stopped_by = f"planning stopped, {exc}"
+        return plan
 
 
 def analyze_live(dsn: str | None, config: Config, seconds: float | None = None,
@@ -100,27 +108,29 @@ def analyze_live(dsn: str | None, config: Config, seconds: float | None = None,
         current = _collect(session)
         if baseline is not None:
             check_baseline(current, baseline)
+        planning = PlanOptions(trust=config.trust)
         if seconds:
-            baseline = add_plans(session, current)
+            baseline = add_plans(session, current, options=planning)
             wait(seconds)
             known = {s.queryid for s in current.data.get("statements", [])}
             current = _collect(session, known)
-        current = add_plans(session, current, baseline)
+        current = add_plans(session, current, baseline, planning)
         model = Model(current, baseline, host=config.host)
-        model.index_plan = plan_indexes(session, model, advisor or AdvisorOptions(), progress)
+        model.index_plan = plan_indexes(session, model, advisor or AdvisorOptions(), progress,
+                                        config.trust)
     return report(model, config)
 
 
-def explain_before_after(session: Session, model: Model, plan: IndexPlan,
-                         queryid: int) -> dict[str, Any]:
+def explain_before_after(session: Session, model: Model, plan: IndexPlan, queryid: int,
+                         trust: TrustOptions | None = None) -> dict[str, Any]:
     """Plans of one statement without and with the chosen indexes (hypothetically)."""
     statement = model.workload.statements.get(queryid)
     if statement is None:
         raise UsageError(f"queryid {queryid} is not a statement pgsage could read and parse "
                          "in pg_stat_statements")
-    planner = Planner(session, model.version_num)
     schema = hypopg_schema(model)
     try:
+        planner = Planner(session, model.version_num, trust)
         before = planner.plan(statement)
         after = None
         if schema is not None and plan.choices:
@@ -132,10 +142,8 @@ def explain_before_after(session: Session, model: Model, plan: IndexPlan,
                 after = planner.plan(statement)
             finally:
                 whatif.reset()
-    except NotExplainable as exc:
+    except (NotExplainable, WhatIfError, SessionCompromised) as exc:
         raise UsageError(f"queryid {queryid} cannot be planned: {exc}") from None
-    finally:
-        planner.close()
     return {"queryid": str(queryid), "text": statement.text,
             "before": {"total_cost": before.total_cost, "tree": plan_tree(before)},
             "after": ({"total_cost": after.total_cost, "tree": plan_tree(after)}
@@ -147,12 +155,12 @@ def indexes_live(dsn: str | None, config: Config, options: AdvisorOptions,
     """`pgsage indexes`: the index rules only, with the plan's reasoning as a section."""
     with Session.open(dsn, config.limits) as session:
         model = Model(_collect(session), host=config.host)
-        plan = plan_indexes(session, model, options, progress)
+        plan = plan_indexes(session, model, options, progress, config.trust)
         model.index_plan = plan
         sections: dict[str, Any] = {"index_plan": plan_json(plan)}
         appendix = plan_text(plan)
         if explain is not None:
-            shown = explain_before_after(session, model, plan, explain)
+            shown = explain_before_after(session, model, plan, explain, config.trust)
             sections["explain"] = shown
             appendix += f"\nPlan of queryid {explain} without the new indexes:\n"
             appendix += shown["before"]["tree"]
@@ -171,6 +179,25 @@ def analyze(snapshot: Snapshot, config: Config, baseline: Snapshot | None = None
     return report(estimate_indexes(Model(snapshot, baseline, host=config.host)), config)
 
 
+def planning_notes(model: Model) -> list[str]:
+    """What was not planned and why ("not planned: 1 (calls app.esc() ...)"), from the plan
+    collector's status and the index plan: a refusal is a finding about pgsage's view."""
+    notes = []
+    status = model.snapshot.status.get("plans")
+    if status is not None and status.ok and status.reason:
+        notes.append(f"plans: {status.reason}")
+    plan = model.index_plan
+    if plan is not None:
+        refused = [f"queryid {q} {why}" for q, why in plan.skipped_statements.items()
+                   if why.startswith("not planned")]
+        if refused:
+            notes.append("index advisor: " + "; ".join(refused[:5])
+                         + (f" (+{len(refused) - 5} more)" if len(refused) > 5 else ""))
+        if plan.stopped_by and plan.stopped_by.startswith("planning stopped"):
+            notes.append(f"index advisor: {plan.stopped_by}")
+    return notes
+
+
 def report(model: Model, config: Config) -> Report:
     """Every selected rule over a model whose index plan the engine has already made."""
     recommendations, notes = advise(model, config.rules)
@@ -178,5 +205,6 @@ def report(model: Model, config: Config) -> Report:
     if failures:
         notes.append(f"{sum(failures.values())} statement(s) could not be parsed and were "
                      "skipped (" + ", ".join(f"{n} {why}" for why, n in failures.items()) + ")")
+    notes.extend(planning_notes(model))
     questions, failed = ask(model, config.rules, recommendations)
     return build(model, recommendations, notes + failed, questions)

@@ -17,12 +17,13 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import psycopg
 
 from pgsage.analyzer.live.connection import Session, first_line
-from pgsage.analyzer.live.explain import Planner
+from pgsage.analyzer.live.explain import Planner, SessionCompromised
+from pgsage.analyzer.live.trust import TrustOptions
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.plan_tree import NotExplainable, catalog_only, record, top_queryids
 from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot
@@ -36,6 +37,8 @@ class PlanOptions:
     """Statements planned per snapshot, the largest by total (planning + execution) time."""
     time_budget_s: float = 10.0
     """Stop planning after this long; each EXPLAIN is bounded by statement_timeout too."""
+    trust: TrustOptions = field(default_factory=TrustOptions)
+    """Functions and schemas planned although their owner is not trusted."""
 
 
 def collect_plans(session: Session, model: Model,
@@ -58,8 +61,9 @@ def collect_plans(session: Session, model: Model,
     refused: dict[str, int] = {}
     if not ranked:
         return [], CollectorStatus(ok=True, rows=0, seconds=time.perf_counter() - started)
-    planner = Planner(session, model.version_num)
+    stopped: str | None = None
     try:
+        planner = Planner(session, model.version_num, options.trust)
         for queryid in ranked:
             if len(records) >= options.top_n:
                 break
@@ -72,18 +76,28 @@ def collect_plans(session: Session, model: Model,
             try:
                 plan = planner.plan(statement)
             except NotExplainable as exc:
-                why = str(exc).split(":")[0][:80]
+                why = _refusal(str(exc))
                 refused[why] = refused.get(why, 0) + 1
                 log.info("queryid %s not planned: %s", queryid, exc)
                 continue
             records.append(record(queryid, plan))
-    finally:
-        planner.close()
-    reason: str | None = None
+    except SessionCompromised as exc:
+        stopped = f"stopped planning: {exc}"
+        log.warning("plan collector: %s", stopped)
+    notes = [stopped] if stopped else []
     if refused:
-        reason = "not planned: " + ", ".join(f"{n} ({why})" for why, n in refused.items())
-    return records, CollectorStatus(ok=True, rows=len(records),
+        notes.append("not planned: " + ", ".join(f"{n} ({why})" for why, n in refused.items()))
+    reason = "; ".join(notes) or None
+    return records, CollectorStatus(ok=stopped is None, rows=len(records),
                                     seconds=time.perf_counter() - started, reason=reason)
+
+
+def _refusal(message: str) -> str:
+    """What a refusal counts under: the trust check's whole reason (`calls app.esc() (owner
+    app is not a superuser)`), the server's message up to its first colon otherwise."""
+    if message.startswith("not planned: "):
+        return message.removeprefix("not planned: ")[:160]
+    return message.split(":")[0][:80]
 
 
 def with_plans(snapshot: Snapshot, records: list[PlanRecord],

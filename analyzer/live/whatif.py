@@ -46,16 +46,26 @@ class WhatIf:
         return ident(self.schema, name)
 
     def create(self, candidate: Candidate) -> HypoIndex:
+        """The hypothetical index, made in a guarded planning step: HypoPG plans the
+        definition (its expressions, the table's own indexes and policies) like a query.
+        The index lives in backend memory, so it outlasts the step's ROLLBACK."""
+        definition = candidate.definition(concurrently=False)
+        try:
+            return self.planner.guarded(definition, lambda: self._create(definition))
+        except NotExplainable as exc:
+            raise WhatIfError(str(exc)) from None
+
+    def _create(self, definition: str) -> HypoIndex:
         try:
             rows = self.session.fetch(
                 f"SELECT indexrelid::int8 AS oid, indexname FROM {self._fn('hypopg_create_index')}"
-                "(%(sql)s)", {"sql": candidate.definition(concurrently=False)})
+                "(%(sql)s)", {"sql": definition})
             oid = int(rows[0]["oid"])
             size = self.session.fetch(
                 f"SELECT {self._fn('hypopg_relation_size')}(%(oid)s::oid)::int8 AS bytes",
                 {"oid": oid})[0]["bytes"]
         except psycopg.Error as exc:
-            raise WhatIfError(first_line(str(exc))) from None
+            raise NotExplainable(first_line(str(exc))) from None
         return HypoIndex(oid, str(rows[0]["indexname"]), int(size or 0))
 
     def drop(self, index: HypoIndex) -> None:
