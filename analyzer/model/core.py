@@ -19,6 +19,8 @@ import pandas as pd
 from pgsage.analyzer.model.host import HostSpec
 from pgsage.analyzer.model.index_plan import IndexPlan
 from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.model.statements import Totals
+from pgsage.analyzer.model.statements import totals as statement_totals
 from pgsage.analyzer.model.workload import Catalog, TableRef, Workload
 from pgsage.analyzer.model.workload import build as build_workload
 from pgsage.collectors.activity import Backend
@@ -374,6 +376,11 @@ class Model:
         merged = merged[merged["calls"] > 0].copy()
         merged["mean_exec_time"] = merged["total_exec_time"] / merged["calls"]
         return merged.reset_index(drop=True)
+
+    @cached_property
+    def totals(self) -> dict[int, Totals]:
+        """Counters per queryid over the window, summed over users and nesting levels."""
+        return statement_totals(self.statements)
 
     def _own_statements_dropped(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Without pgsage's own nested entries (statements it planned with PREPARE/EXPLAIN

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.workload import Use
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._support.workload import statements_on, totals
+from pgsage.rules._support.workload import statements_on
 
 TIME_TYPES = ("timestamp with time zone", "timestamp without time zone", "date")
 
@@ -35,7 +35,7 @@ class ColumnFilters:
 def column_filters(model: Model, table: TableStats) -> tuple[dict[str, ColumnFilters], int, int]:
     """Per column of the table: calls filtering by range / equality, retention deletes;
     and the calls of all statements reading or writing the table (SELECT, all)."""
-    found = totals(model)
+    found = model.totals
     per: dict[str, ColumnFilters] = {}
     selects = 0
     every = 0

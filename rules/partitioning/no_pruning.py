@@ -9,7 +9,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.workload import Use
-from pgsage.rules._support.workload import short, statements_on, totals, workload_ms
+from pgsage.rules._support.workload import short, statements_on, workload_ms
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._existing import children, key_columns, partitioned
 
@@ -55,7 +55,7 @@ class NoPartitionPruning(Rule["NoPartitionPruning.Options"]):
             "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        found = totals(model)
+        found = model.totals
         total = workload_ms(found) or 1.0
         for parent in partitioned(model):
             keys = key_columns(parent)

@@ -15,7 +15,6 @@ from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommen
 from pgsage.analyzer.units import format_duration
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.database import DatabaseStats
-from pgsage.rules._support.workload import totals
 from pgsage.rules.base import Rule, register
 from pgsage.rules.pooling._pooler import POOLERS, clients, pooler_in_front
 
@@ -186,7 +185,7 @@ class PoolerNeeded(Rule["PoolerNeeded.Options"]):
                  in_tx: list[Backend], active: int, max_conn: int, reserved: int,
                  reasons: list[str], strong: bool, per_second: float | None,
                  session_ms: float | None) -> Recommendation:
-        found = totals(model)
+        found = model.totals
         window_ms = model.window.seconds * 1000
         busy = (sum(t.exec_ms for t in found.values() if t.toplevel) / window_ms
                 if window_ms > 0 else 0.0)

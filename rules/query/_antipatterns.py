@@ -15,13 +15,14 @@ from collections.abc import Iterator
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import ObjectRef
+from pgsage.analyzer.model.statements import Totals
 from pgsage.analyzer.model.workload import Statement, TableRef
-from pgsage.rules._support.workload import Totals, is_catalog_only, totals
+from pgsage.rules._support.workload import is_catalog_only
 
 
 def modelled_statements(model: Model, min_calls: int) -> Iterator[tuple[Statement, Totals]]:
     """Modelled statements with their counters, busiest first, monitoring queries skipped."""
-    found = totals(model)
+    found = model.totals
     pairs = [(s, found[q]) for q, s in model.workload.statements.items()
              if q in found and found[q].calls >= min_calls and not is_catalog_only(s)]
     yield from sorted(pairs, key=lambda p: -p[1].total_ms)

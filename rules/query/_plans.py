@@ -20,15 +20,11 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Severity
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
 from pgsage.analyzer.model.plan_tree import Node, walk
+from pgsage.analyzer.model.statements import Totals
 from pgsage.analyzer.model.workload import Statement, TableRef, Use
 from pgsage.analyzer.sqlgen import ident
 from pgsage.collectors.plans import PlanRecord
-from pgsage.rules._support.workload import (
-    Totals,
-    free_index_name,
-    totals,
-    workload_ms,
-)
+from pgsage.rules._support.workload import free_index_name, workload_ms
 from pgsage.rules.base import Rule
 
 
@@ -73,7 +69,7 @@ class PlannedStatement:
 
 
 def planned(model: Model, min_calls: int) -> Iterator[PlannedStatement]:
-    found = totals(model)
+    found = model.totals
     total = workload_ms(found) or 1.0
     for queryid, plan in sorted(model.plans.items()):
         t = found.get(queryid)

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
-from pgsage.rules._support.workload import short, statement_evidence, totals
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._statements import set_local, statement_object
 
@@ -52,7 +52,7 @@ class JitOnShortStatement(Rule["JitOnShortStatement.Options"]):
             "help": "JIT milliseconds over the window at least."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        for t in totals(model).values():
+        for t in model.totals.values():
             if t.jit_functions <= 0 or t.jit_ms < options.min_jit_ms or t.exec_ms <= 0:
                 continue
             share = t.jit_ms / t.exec_ms

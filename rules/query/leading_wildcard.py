@@ -10,10 +10,11 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, Recommendation, Severity
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
+from pgsage.analyzer.model.statements import Totals
 from pgsage.analyzer.model.workload import ColumnUse, Statement, Use
 from pgsage.analyzer.sqlgen import ident
 from pgsage.rules._support.catalog import table_rows
-from pgsage.rules._support.workload import Totals, advisor_choice_on, free_index_name
+from pgsage.rules._support.workload import advisor_choice_on, free_index_name
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
 

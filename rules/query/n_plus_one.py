@@ -8,8 +8,9 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.statements import Totals
 from pgsage.analyzer.model.workload import Statement, Use
-from pgsage.rules._support.workload import Totals, short, statement_evidence, totals, workload_ms
+from pgsage.rules._support.workload import short, statement_evidence, workload_ms
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._rewrite import batched
 
@@ -66,7 +67,7 @@ class NPlusOne(Rule["NPlusOne.Options"]):
             "help": "share of statement time for medium (with a parent)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        found = totals(model)
+        found = model.totals
         total = workload_ms(found) or 1.0
         for t in found.values():
             if t.calls < options.min_calls or t.rows_per_call > options.max_rows_per_call:

@@ -9,9 +9,10 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
+from pgsage.analyzer.model.statements import Totals
 from pgsage.analyzer.model.workload import TableRef
 from pgsage.rules._support.catalog import table_rows
-from pgsage.rules._support.workload import Totals, leading_indexed, short, statement_evidence
+from pgsage.rules._support.workload import leading_indexed, short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
 

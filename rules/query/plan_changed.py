@@ -10,7 +10,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import concurrent_definition, ident
 from pgsage.collectors.indexes import IndexStats
-from pgsage.rules._support.workload import short, statement_evidence, totals
+from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._plans import summary
 
@@ -66,7 +66,7 @@ class PlanChanged(Rule["PlanChanged.Options"]):
         before_all = model.baseline_plans
         if not before_all:
             return
-        found = totals(model)
+        found = model.totals
         now_indexes = {ix.name for ix in model.indexes}
         old_indexes = _baseline_indexes(model)
         for queryid, now in sorted(model.plans.items()):

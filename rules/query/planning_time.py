@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
-from pgsage.rules._support.workload import short, statement_evidence, totals, workload_ms
+from pgsage.rules._support.workload import short, statement_evidence, workload_ms
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._statements import statement_object
 
@@ -57,7 +57,7 @@ class PlanningTime(Rule["PlanningTime.Options"]):
             "help": "share of statement time for medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        found = totals(model)
+        found = model.totals
         total = workload_ms(found) or 1.0
         for t in found.values():
             if t.plans < options.min_plans or t.plan_ms < options.min_plan_ms:

@@ -10,7 +10,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
 from pgsage.collectors.statements import StatementStats
-from pgsage.rules._support.workload import short, statement_evidence, totals, workload_ms
+from pgsage.rules._support.workload import short, statement_evidence, workload_ms
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._statements import statement_object
 
@@ -78,7 +78,7 @@ class Regression(Rule["Regression.Options"]):
         before = _baseline_means(model)
         if not before:
             return
-        found = totals(model)
+        found = model.totals
         total = workload_ms(found) or 1.0
         for t in found.values():
             past = before.get(t.queryid)

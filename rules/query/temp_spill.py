@@ -10,7 +10,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
 from pgsage.analyzer.units import GB, MB, format_bytes
 from pgsage.rules._support.settings import pg_memory
-from pgsage.rules._support.workload import block_size, short, statement_evidence, totals
+from pgsage.rules._support.workload import block_size, short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._statements import set_local, statement_object
 
@@ -68,7 +68,7 @@ class TempSpill(Rule["TempSpill.Options"]):
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         work_mem = model.setting_bytes("work_mem") or 4 * MB
         block = block_size(model)
-        found = totals(model)
+        found = model.totals
         for t in sorted(found.values(), key=lambda t: -t.temp_written):
             spilled = t.temp_written * block
             if t.calls < options.min_calls or spilled < options.min_temp_bytes:

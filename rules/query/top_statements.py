@@ -8,14 +8,13 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
+from pgsage.analyzer.model.statements import Totals
 from pgsage.analyzer.units import format_bytes
 from pgsage.rules._support.workload import (
-    Totals,
     block_size,
     is_catalog_only,
     short,
     statement_evidence,
-    totals,
     workload_ms,
 )
 from pgsage.rules.base import Rule, register
@@ -85,7 +84,7 @@ class TopStatements(Rule["TopStatements.Options"]):
                     "medium."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        found = totals(model)
+        found = model.totals
         total = workload_ms(found)
         if total < options.min_workload_ms:
             return

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.collectors.database import DatabaseStats
-from pgsage.rules._support.workload import is_catalog_only, short, totals
+from pgsage.rules._support.workload import is_catalog_only, short
 from pgsage.rules.base import Rule, register
 
 WRITE_KINDS = ("insert", "update", "delete", "merge")
@@ -20,7 +20,7 @@ def busy_backends(model: Model) -> float:
     window_ms = model.window.seconds * 1000
     if window_ms <= 0:
         return 0.0
-    return sum(t.exec_ms for t in totals(model).values() if t.toplevel) / window_ms
+    return sum(t.exec_ms for t in model.totals.values() if t.toplevel) / window_ms
 
 
 @register
@@ -66,7 +66,7 @@ class ReadReplicas(Rule["ReadReplicas.Options"]):
         max_listed: int = field(default=10, metadata={"help": "statements named."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        found = totals(model)
+        found = model.totals
         reads: list[tuple[int, float]] = []
         read_ms = write_ms = 0.0
         for queryid, t in found.items():

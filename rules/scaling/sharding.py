@@ -14,7 +14,7 @@ from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.analyzer.units import GB, format_bytes
 from pgsage.rules._support.catalog import columns_of, foreign_keys, user_tables
-from pgsage.rules._support.workload import is_catalog_only, short, totals
+from pgsage.rules._support.workload import is_catalog_only, short
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._candidates import TENANT_PATTERN
 
@@ -73,7 +73,7 @@ class ShardingReadiness(Rule["ShardingReadiness.Options"]):
             for name in cols.get(table.relid, {}):
                 if pattern.match(name):
                     holders[name].append(table.relid)
-        found = totals(model)
+        found = model.totals
         for column, relids in holders.items():
             if len(relids) < options.min_tables:
                 continue

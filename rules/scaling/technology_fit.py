@@ -12,7 +12,7 @@ from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.units import GB, format_bytes
 from pgsage.rules._stats import counter_window, table_counter
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
-from pgsage.rules._support.workload import statements_on, totals
+from pgsage.rules._support.workload import statements_on
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._candidates import TIME_TYPES
 
@@ -74,7 +74,7 @@ class TechnologyFit(Rule["TechnologyFit.Options"]):
             return
         cols = columns_of(model)
         window = counter_window(model)
-        found = totals(model)
+        found = model.totals
         for table in user_tables(model, "r"):
             if (table.table_bytes or 0) < options.min_bytes or window.seconds <= 0:
                 continue
@@ -110,7 +110,7 @@ class TechnologyFit(Rule["TechnologyFit.Options"]):
                 break
 
     def _search(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        found = totals(model)
+        found = model.totals
         total = sum(t.total_ms for t in found.values() if t.toplevel)
         if total <= 0:
             return
@@ -139,7 +139,7 @@ class TechnologyFit(Rule["TechnologyFit.Options"]):
 
     def _documents(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)
-        found = totals(model)
+        found = model.totals
         json_uses = (Use.JSONB_CONTAINS, Use.JSONB_EXISTS)
         for table in user_tables(model, "r"):
             columns = cols.get(table.relid, {})
