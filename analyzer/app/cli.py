@@ -21,6 +21,7 @@ from pgsage.analyzer.engine import config as config_mod
 from pgsage.analyzer.engine.pipeline import analyze as run_rules
 from pgsage.analyzer.engine.pipeline import analyze_live, indexes_live, take_snapshot
 from pgsage.analyzer.errors import PgsageError, UsageError
+from pgsage.analyzer.files import write_private
 from pgsage.analyzer.model.findings import Severity
 from pgsage.analyzer.model.index_plan import AdvisorOptions
 from pgsage.analyzer.model.snapshot import Snapshot
@@ -112,6 +113,33 @@ def dsn_argument(value: str | None) -> str | None:
     return make_conninfo(dbname=value)
 
 
+def warn_password_in_dsn(dsns: list[str] | str | None) -> None:
+    """A password on the command line is in `ps` for every local user: say so, once."""
+    from pgsage.analyzer.live.connection import parse_dsn
+
+    for dsn in [dsns] if isinstance(dsns, str) else dsns or []:
+        try:
+            has_password = bool(parse_dsn(dsn).get("password"))
+        except UsageError:
+            return  # the connection attempt reports a malformed DSN
+        if has_password:
+            err.print("pgsage: warning: a password in the DSN on the command line is visible "
+                      "to every local user (ps); use PGPASSWORD, ~/.pgpass or a service file",
+                      markup=False)
+            return
+
+
+def warn_readable_config(path: Path | None) -> None:
+    """The sidecar's configuration may hold DSNs with passwords."""
+    try:
+        readable = path is not None and bool(path.stat().st_mode & 0o004)
+    except OSError:
+        return  # loading it reports the problem
+    if readable:
+        err.print(f"pgsage: warning: configuration file {path} is readable by every local "
+                  f"user and may hold passwords: chmod 600 {path}", markup=False)
+
+
 def _load_config(path: Path | None, flags: dict[str, Any] | None = None) -> config_mod.Config:
     return config_mod.load(path, flags=flags)
 
@@ -159,7 +187,7 @@ def emit(report: Report, fmt: Format, output: Path | None, fail_on: Severity | N
     report = report.limited(top, min_severity)
     if output is not None:
         try:
-            output.write_text(render(report, fmt))
+            write_private(output, render(report, fmt).encode())
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
@@ -309,6 +337,7 @@ def analyze(
         if baseline is not None and seconds:
             raise UsageError("--baseline and --interval both set the window: give one")
         cfg = _load_config(config, flags)
+        warn_password_in_dsn(dsn)
         older = Snapshot.load(baseline) if baseline else None
         if snapshot is not None:
             report = run_rules(Snapshot.load(snapshot), cfg, older)
@@ -366,6 +395,7 @@ def indexes(
 
     def body() -> None:
         cfg = _load_config(config, _trust_flags(trust_function, trust_schema))
+        warn_password_in_dsn(dsn)
         emit(indexes_live(dsn_argument(dsn), cfg, options, explain, _advisor_progress()), fmt,
              output, threshold)
 
@@ -385,6 +415,7 @@ def snapshot_cmd(
     """Collect a snapshot to a file, to analyze elsewhere with `analyze --snapshot`."""
 
     def body() -> None:
+        warn_password_in_dsn(dsn)
         snap = take_snapshot(dsn_argument(dsn), _load_config(config, _trust_flags(
             trust_function, trust_schema)))
         try:
@@ -476,6 +507,8 @@ def serve(
     def body() -> int:
         from pgsage.analyzer.sidecar.service import run
 
+        warn_password_in_dsn(dsn)
+        warn_readable_config(config)
         return run(load(), load)
 
     raise typer.Exit(guarded(body))

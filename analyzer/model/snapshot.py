@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pgsage.analyzer import __version__
 from pgsage.analyzer.errors import SnapshotFileError
+from pgsage.analyzer.files import write_private
 from pgsage.collectors import REGISTRY
 from pgsage.collectors.base import DERIVED, make_record
 
@@ -113,11 +114,8 @@ class Snapshot:
             raise SnapshotFileError(f"{source} is damaged: {type(exc).__name__}: {exc}") from None
 
     def save(self, path: Path) -> None:
-        text = json.dumps(self.to_json(), separators=(",", ":"))
-        if path.suffix == ".gz":
-            path.write_bytes(gzip.compress(text.encode()))
-        else:
-            path.write_text(text)
+        data = json.dumps(self.to_json(), separators=(",", ":")).encode()
+        write_private(path, gzip.compress(data) if path.suffix == ".gz" else data)
 
     @classmethod
     def load(cls, path: Path) -> Snapshot:
