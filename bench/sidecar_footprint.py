@@ -308,12 +308,12 @@ def synthetic_target(config: object):  # type: ignore[no-untyped-def]
     from pgsage.collectors.activity import Backend
     from pgsage.collectors.base import ServerContext
     from pgsage.collectors.database import DatabaseStats
-    from pgsage.collectors.databases import DatabaseAge
+    from pgsage.collectors.databases import Database
     from pgsage.collectors.indexes import IndexStats
-    from pgsage.collectors.server import ServerInfo
+    from pgsage.collectors.server import Server
     from pgsage.collectors.settings import Setting
     from pgsage.collectors.statements import StatementStats
-    from pgsage.collectors.statements_info import StatementsInfo
+    from pgsage.collectors.statements_info import StatementsInfoStats
     from pgsage.collectors.tables import TableStats
 
     def make(record, **values):  # type: ignore[no-untyped-def]
@@ -328,12 +328,12 @@ def synthetic_target(config: object):  # type: ignore[no-untyped-def]
 
     def records(scale: int) -> dict[str, list[object]]:
         return {
-            "server": [make(ServerInfo, server_version_num=180000, version="PostgreSQL 18.0",
+            "server": [make(Server, server_version_num=180000, version="PostgreSQL 18.0",
                             database="app", started_at=1.0, block_size=8192)],
             "settings": [make(Setting, name="max_connections", setting="100")],
             "database": [make(DatabaseStats, datid=5, datname="app", xact_commit=scale,
                               blks_hit=scale * 10, blks_read=scale)],
-            "databases": [make(DatabaseAge, datid=i, datname=f"d{i}", frozenxid_age=1000)
+            "databases": [make(Database, datid=i, datname=f"d{i}", frozenxid_age=1000)
                           for i in range(3)],
             "activity": [make(Backend, pid=i, datname="app", backend_type="client backend",
                               state="idle") for i in range(50)],
@@ -341,7 +341,7 @@ def synthetic_target(config: object):  # type: ignore[no-untyped-def]
                                 toplevel=True, queryid=q * 7919 + 1, calls=scale * q,
                                 total_exec_time=float(scale * q * (q % 7)))
                            for q in range(5000)],
-            "statements_info": [make(StatementsInfo, dealloc=0, stats_reset=1.0)],
+            "statements_info": [make(StatementsInfoStats, dealloc=0, stats_reset=1.0)],
             "tables": [make(TableStats, relid=i, schema="public", name=f"t_{i}", relkind="r",
                             seq_scan=scale * (i % 13), seq_tup_read=scale * i, idx_scan=i,
                             n_dead_tup=i % 97, n_live_tup=20, table_bytes=8192)

@@ -19,7 +19,7 @@ distinct values (where they can list every value), and at most this many are kep
 
 
 @dataclass(frozen=True, slots=True)
-class ColumnStats:
+class Column:
     relid: int
     schema: str
     table: str
@@ -57,7 +57,7 @@ class ColumnsCollector:
     name: ClassVar[str] = "columns"
     cadence: ClassVar[str] = "schema"
     cumulative: ClassVar[bool] = False
-    record = ColumnStats
+    record = Column
     description: ClassVar[str] = "pg_attribute + pg_stats: types, nullability, planner statistics"
 
     def run(self, ctx: ServerContext) -> CollectorRun:
@@ -66,4 +66,4 @@ class ColumnsCollector:
         for start in range(0, len(relids), BATCH):
             rows.extend((yield query(self.name, ctx.server_version_num,
                                      {"relids": relids[start:start + BATCH]})))
-        return records(ColumnStats, rows)
+        return records(Column, rows)

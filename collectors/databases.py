@@ -13,7 +13,7 @@ from pgsage.collectors.base import SqlCollector, register
 
 
 @dataclass(frozen=True, slots=True)
-class DatabaseAge:
+class Database:
     datid: int
     datname: str
     frozenxid_age: int
@@ -32,5 +32,5 @@ class DatabasesCollector(SqlCollector):
     name: ClassVar[str] = "databases"
     cadence: ClassVar[str] = "activity"
     cumulative: ClassVar[bool] = False
-    record = DatabaseAge
+    record = Database
     description: ClassVar[str] = "every database: xid and multixact wraparound ages, size"

@@ -20,7 +20,7 @@ NAME = "plans"
 
 
 @dataclass(frozen=True, slots=True)
-class PlanRecord:
+class StatementPlan:
     queryid: int
     plan_hash: str
     """Hash of the plan's shape: node types, join types, relations, indexes (no costs, no
@@ -40,4 +40,4 @@ class PlanRecord:
     """Planned with parameters unknown (GENERIC_PLAN or force_generic_plan)."""
 
 
-register_derived(NAME, PlanRecord, cumulative=True)
+register_derived(NAME, StatementPlan, cumulative=True)

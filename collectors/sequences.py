@@ -9,7 +9,7 @@ from pgsage.collectors.base import SqlCollector, register
 
 
 @dataclass(frozen=True, slots=True)
-class SequenceState:
+class Sequence:
     schema: str
     name: str
     data_type: str
@@ -32,5 +32,5 @@ class SequencesCollector(SqlCollector):
     name: ClassVar[str] = "sequences"
     cadence: ClassVar[str] = "tables"
     cumulative: ClassVar[bool] = True
-    record = SequenceState
+    record = Sequence
     description: ClassVar[str] = "pg_sequences with owning column and its type"

@@ -9,7 +9,7 @@ from pgsage.collectors.base import SqlCollector, register
 
 
 @dataclass(frozen=True, slots=True)
-class ServerInfo:
+class Server:
     server_version_num: int
     version: str
     database: str
@@ -29,5 +29,5 @@ class ServerCollector(SqlCollector):
     name: ClassVar[str] = "server"
     cadence: ClassVar[str] = "schema"
     cumulative: ClassVar[bool] = False
-    record = ServerInfo
+    record = Server
     description: ClassVar[str] = "version, recovery state, start time, database size, role"

@@ -21,7 +21,7 @@ from pgsage.collectors.statements import located
 
 
 @dataclass(frozen=True, slots=True)
-class StatementsInfo:
+class StatementsInfoStats:
     dealloc: int
     stats_reset: float | None
 
@@ -31,11 +31,11 @@ class StatementsInfoCollector:
     name: ClassVar[str] = "statements_info"
     cadence: ClassVar[str] = "statements"
     cumulative: ClassVar[bool] = True
-    record = StatementsInfo
+    record = StatementsInfoStats
     description: ClassVar[str] = "pg_stat_statements_info: evictions and last reset"
 
     def run(self, ctx: ServerContext) -> CollectorRun:
         schema, version = located(ctx)
         rows = yield query("pg_stat_statements_info", version_num(version),
                            identifiers={"schema": schema})
-        return records(StatementsInfo, rows)
+        return records(StatementsInfoStats, rows)

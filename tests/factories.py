@@ -16,14 +16,14 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot, Target
 from pgsage.analyzer.sqlgen import ident
 from pgsage.collectors.activity import Backend
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.database import DatabaseStats
 from pgsage.collectors.extensions import Extension
 from pgsage.collectors.indexes import IndexStats
-from pgsage.collectors.plans import PlanRecord
-from pgsage.collectors.sequences import SequenceState
-from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.plans import StatementPlan
+from pgsage.collectors.sequences import Sequence
+from pgsage.collectors.server import Server
 from pgsage.collectors.settings import Setting
 from pgsage.collectors.statements import StatementStats
 from pgsage.collectors.tables import TableStats
@@ -104,7 +104,7 @@ def make_fk(child: TableStats, columns: tuple[str, ...], parent: TableStats,
 
 
 def make_sequence(name: str = "orders_id_seq", last_value: int | None = 1, **fields: Any
-                  ) -> SequenceState:
+                  ) -> Sequence:
     """An ascending int4 serial sequence owned by public.orders.id."""
     values: dict[str, Any] = {
         "schema": "public", "name": name, "data_type": "integer", "increment_by": 1,
@@ -113,7 +113,7 @@ def make_sequence(name: str = "orders_id_seq", last_value: int | None = 1, **fie
         "owner_column": "id", "owner_column_type": "integer",
     }
     values.update(fields)
-    return SequenceState(**values)
+    return Sequence(**values)
 
 
 def make_setting(name: str, value: str | None, unit: str | None = None) -> Setting:
@@ -139,7 +139,7 @@ def make_statement(queryid: int, query: str, calls: int = 1, **fields: Any) -> S
 
 
 def make_column(table: TableStats, name: str, type: str = "bigint", attnum: int = 1,
-                **fields: Any) -> ColumnStats:
+                **fields: Any) -> Column:
     """A NOT NULL column of `table` with statistics (8 bytes, all distinct, uncorrelated)."""
     values: dict[str, Any] = {
         "relid": table.relid, "schema": table.schema, "table": table.name, "name": name,
@@ -149,7 +149,7 @@ def make_column(table: TableStats, name: str, type: str = "bigint", attnum: int 
         "most_common_vals": None, "most_common_freqs": None,
     }
     values.update(fields)
-    return ColumnStats(**values)
+    return Column(**values)
 
 
 def plan_node(node_type: str, rows: float = 1.0, cost: float = 10.0,
@@ -164,7 +164,7 @@ def plan_node(node_type: str, rows: float = 1.0, cost: float = 10.0,
     return node
 
 
-def make_plan(queryid: int, tree: dict[str, Any]) -> PlanRecord:
+def make_plan(queryid: int, tree: dict[str, Any]) -> StatementPlan:
     """The plans collector's record of one statement's plan (hash computed from the tree)."""
     from pgsage.analyzer.model.plan_tree import Plan, record
 
@@ -181,7 +181,7 @@ def make_backend(pid: int = 4242, query_id: int | None = None, state: str = "act
                    backend_xmin_age=None, query_id=query_id, ssl=False)
 
 
-def make_server(taken_at: float = NOW, uptime_days: float = 30.0, **fields: Any) -> ServerInfo:
+def make_server(taken_at: float = NOW, uptime_days: float = 30.0, **fields: Any) -> Server:
     values: dict[str, Any] = {
         "server_version_num": 180000, "version": "PostgreSQL 18.0", "database": "shop",
         "in_recovery": False, "started_at": taken_at - uptime_days * DAY,
@@ -189,7 +189,7 @@ def make_server(taken_at: float = NOW, uptime_days: float = 30.0, **fields: Any)
         "is_superuser": False, "has_pg_monitor": True,
     }
     values.update(fields)
-    return ServerInfo(**values)
+    return Server(**values)
 
 
 def make_database(stats_reset: float | None = None) -> DatabaseStats:
@@ -206,7 +206,7 @@ def make_snapshot(
     tables: Iterable[TableStats] = (),
     indexes: Iterable[IndexStats] = (),
     constraints: Iterable[Constraint] = (),
-    sequences: Iterable[SequenceState] = (),
+    sequences: Iterable[Sequence] = (),
     settings: Iterable[Setting] | None = None,
     extensions: Iterable[Extension] | None = None,
     statements: Iterable[StatementStats] = (),

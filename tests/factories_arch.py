@@ -19,9 +19,9 @@ from pgsage.analyzer.model.host import HostSpec
 from pgsage.analyzer.model.snapshot import Snapshot
 from pgsage.analyzer.units import GB
 from pgsage.collectors.archiver import ArchiverStats
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.database import DatabaseStats
-from pgsage.collectors.databases import DatabaseAge
+from pgsage.collectors.databases import Database
 from pgsage.collectors.hba import HbaRule
 from pgsage.collectors.key_ranges import KeyRange
 from pgsage.collectors.namespaces import Namespace
@@ -97,7 +97,7 @@ def settings(**changes: str | tuple[str, str | None]) -> list[Setting]:
 
 
 def make_column(table: TableStats, name: str, type: str = "bigint", attnum: int = 1,
-                **fields: Any) -> ColumnStats:
+                **fields: Any) -> Column:
     """A NOT NULL column with statistics (8 bytes wide, no nulls, uncorrelated)."""
     values: dict[str, Any] = {
         "relid": table.relid, "schema": table.schema, "table": table.name, "name": name,
@@ -107,7 +107,7 @@ def make_column(table: TableStats, name: str, type: str = "bigint", attnum: int 
         "most_common_vals": None, "most_common_freqs": None,
     }
     values.update(fields)
-    return ColumnStats(**values)
+    return Column(**values)
 
 
 def make_role(name: str = "app", **fields: Any) -> Role:
@@ -185,13 +185,13 @@ def make_wal(current_lsn_bytes: int = 0x40 * 16 * 1024**2 + 4096, **fields: Any)
 
 
 def make_database_age(name: str = "shop", xid: int = 10_000_000, mxid: int = 1000,
-                      **fields: Any) -> DatabaseAge:
+                      **fields: Any) -> Database:
     values: dict[str, Any] = {"datid": 1, "datname": name, "frozenxid_age": xid,
                               "minmxid_age": mxid, "allow_connections": True,
                               "is_template": False, "connection_limit": -1,
                               "bytes": 10 * GB}
     values.update(fields)
-    return DatabaseAge(**values)
+    return Database(**values)
 
 
 def make_key_range(table: TableStats, column: str = "id", type: str = "integer",

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
 from pgsage.analyzer.model.workload import ColumnUse, Statement, TableRef, Use, Workload
 from pgsage.analyzer.sqlgen import ident
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 
@@ -32,7 +32,7 @@ class TableFacts:
     """What candidate generation needs to know about one table."""
 
     stats: TableStats
-    columns: Mapping[str, ColumnStats]
+    columns: Mapping[str, Column]
     indexes: Sequence[IndexStats]
 
     @property

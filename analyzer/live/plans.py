@@ -27,7 +27,7 @@ from pgsage.analyzer.live.trust import TrustOptions
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.plan_tree import NotExplainable, catalog_only, record, top_queryids
 from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot
-from pgsage.collectors.plans import NAME, PlanRecord
+from pgsage.collectors.plans import NAME, StatementPlan
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,8 @@ class PlanOptions:
     """Functions and schemas planned although their owner is not trusted."""
 
 
-def collect_plans(session: Session, model: Model,
-                  options: PlanOptions | None = None) -> tuple[list[PlanRecord], CollectorStatus]:
+def collect_plans(session: Session, model: Model, options: PlanOptions | None = None
+                  ) -> tuple[list[StatementPlan], CollectorStatus]:
     """Plan the top statements of `model` on `session`.
 
     Statements that may not be planned (not a plain SELECT, truncated text) are passed over
@@ -57,7 +57,7 @@ def collect_plans(session: Session, model: Model,
                                                         or "?") + ")")
     workload = model.workload
     ranked = top_queryids(model.statements, len(model.statements))
-    records: list[PlanRecord] = []
+    records: list[StatementPlan] = []
     refused: dict[str, int] = {}
     if not ranked:
         return [], CollectorStatus(ok=True, rows=0, seconds=time.perf_counter() - started)
@@ -100,7 +100,7 @@ def _refusal(message: str) -> str:
     return message.split(":")[0][:80]
 
 
-def with_plans(snapshot: Snapshot, records: list[PlanRecord],
+def with_plans(snapshot: Snapshot, records: list[StatementPlan],
                status: CollectorStatus) -> Snapshot:
     """The snapshot with its `plans` entry (and that entry's status) set."""
     return dataclasses.replace(snapshot, data={**snapshot.data, NAME: list(records)},

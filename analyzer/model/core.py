@@ -26,16 +26,16 @@ from pgsage.analyzer.model.workload import build as build_workload
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.archiver import ArchiverStats
 from pgsage.collectors.bgwriter import BgwriterStats
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.database import DatabaseStats
-from pgsage.collectors.databases import DatabaseAge
+from pgsage.collectors.databases import Database
 from pgsage.collectors.extensions import Extension
 from pgsage.collectors.hba import HbaRule
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.key_ranges import KeyRange
 from pgsage.collectors.namespaces import Namespace
-from pgsage.collectors.plans import PlanRecord
+from pgsage.collectors.plans import StatementPlan
 from pgsage.collectors.prepared_xacts import PreparedXact
 from pgsage.collectors.redact import redact
 from pgsage.collectors.relations import Relation
@@ -43,11 +43,11 @@ from pgsage.collectors.replication import Replica
 from pgsage.collectors.replication_slots import ReplicationSlot
 from pgsage.collectors.roles import Role
 from pgsage.collectors.row_security import RowSecurity
-from pgsage.collectors.sequences import SequenceState
-from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.sequences import Sequence
+from pgsage.collectors.server import Server
 from pgsage.collectors.settings import Setting
 from pgsage.collectors.statements import StatementStats
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 from pgsage.collectors.tables import TableStats
 from pgsage.collectors.wal import WalStats
 
@@ -168,8 +168,8 @@ class Model:
 
     # --- raw records -------------------------------------------------------------------
     @cached_property
-    def server(self) -> ServerInfo | None:
-        return self.snapshot.one("server", ServerInfo)
+    def server(self) -> Server | None:
+        return self.snapshot.one("server", Server)
 
     @property
     def version_num(self) -> int:
@@ -203,20 +203,20 @@ class Model:
         return out
 
     @cached_property
-    def columns(self) -> list[ColumnStats]:
-        return self.snapshot.rows("columns", ColumnStats)
+    def columns(self) -> list[Column]:
+        return self.snapshot.rows("columns", Column)
 
     @cached_property
     def constraints(self) -> list[Constraint]:
         return self.snapshot.rows("constraints", Constraint)
 
     @cached_property
-    def sequences(self) -> list[SequenceState]:
-        return self.snapshot.rows("sequences", SequenceState)
+    def sequences(self) -> list[Sequence]:
+        return self.snapshot.rows("sequences", Sequence)
 
     @cached_property
-    def statements_info(self) -> StatementsInfo | None:
-        return self.snapshot.one("statements_info", StatementsInfo)
+    def statements_info(self) -> StatementsInfoStats | None:
+        return self.snapshot.one("statements_info", StatementsInfoStats)
 
     # --- server-wide state: activity, WAL, archiving, replication, roles, access ------------
     @cached_property
@@ -224,8 +224,8 @@ class Model:
         return self.snapshot.one("database", DatabaseStats)
 
     @cached_property
-    def databases(self) -> list[DatabaseAge]:
-        return self.snapshot.rows("databases", DatabaseAge)
+    def databases(self) -> list[Database]:
+        return self.snapshot.rows("databases", Database)
 
     @cached_property
     def bgwriter(self) -> BgwriterStats | None:
@@ -281,16 +281,16 @@ class Model:
         return self.snapshot.rows("key_ranges", KeyRange)
 
     @cached_property
-    def plans(self) -> dict[int, PlanRecord]:
+    def plans(self) -> dict[int, StatementPlan]:
         """Generic plans of the top statements by queryid (`analyzer.plans`); may be empty."""
-        return {p.queryid: p for p in self.snapshot.rows("plans", PlanRecord)}
+        return {p.queryid: p for p in self.snapshot.rows("plans", StatementPlan)}
 
     @cached_property
-    def baseline_plans(self) -> dict[int, PlanRecord]:
+    def baseline_plans(self) -> dict[int, StatementPlan]:
         """The baseline snapshot's plans by queryid (empty without a baseline or plans)."""
         if self.baseline is None:
             return {}
-        return {p.queryid: p for p in self.baseline.rows("plans", PlanRecord)}
+        return {p.queryid: p for p in self.baseline.rows("plans", StatementPlan)}
 
     def collected(self, collector: str) -> bool:
         status = self.snapshot.status.get(collector)
@@ -343,7 +343,7 @@ class Model:
         info = self.statements_info
         reset = info.stats_reset if info is not None else None
         if self.baseline is not None and "statements" in self.baseline.data:
-            before = self.baseline.one("statements_info", StatementsInfo)
+            before = self.baseline.one("statements_info", StatementsInfoStats)
             if reset is None or (before is not None and before.stats_reset == reset):
                 return Window(self.baseline.taken_at, self.snapshot.taken_at,
                               "between-snapshots")

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from pgsage.analyzer.model.workload import Statement
-from pgsage.collectors.plans import PlanRecord
+from pgsage.collectors.plans import StatementPlan
 
 
 class NotExplainable(Exception):
@@ -87,7 +87,7 @@ def plan_hash(tree: Node) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def record(queryid: int, plan: Plan) -> PlanRecord:
+def record(queryid: int, plan: Plan) -> StatementPlan:
     relations: list[str] = []
     indexes: list[str] = []
     for node, _ in walk(plan.tree):
@@ -98,7 +98,7 @@ def record(queryid: int, plan: Plan) -> PlanRecord:
                 relations.append(name)
         if "Index Name" in node and node["Index Name"] not in indexes:
             indexes.append(str(node["Index Name"]))
-    return PlanRecord(queryid=queryid, plan_hash=plan_hash(plan.tree),
+    return StatementPlan(queryid=queryid, plan_hash=plan_hash(plan.tree),
                       total_cost=plan.total_cost,
                       startup_cost=float(plan.tree.get("Startup Cost", 0.0)),
                       plan_rows=plan.rows, relations=tuple(relations), indexes=tuple(indexes),

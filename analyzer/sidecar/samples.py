@@ -23,12 +23,12 @@ from pgsage.analyzer.sidecar.settings import MetricsConfig
 from pgsage.analyzer.sidecar.topn import Membership
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.database import DatabaseStats
-from pgsage.collectors.databases import DatabaseAge
+from pgsage.collectors.databases import Database
 from pgsage.collectors.indexes import IndexStats
-from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.server import Server
 from pgsage.collectors.settings import Setting
 from pgsage.collectors.statements import StatementStats
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 from pgsage.collectors.tables import TableStats
 
 STATES = ("active", "idle", "idle in transaction", "idle in transaction (aborted)",
@@ -114,7 +114,7 @@ def statement_rows(out: _Rows, current: Snapshot, order: list[StatementKey],
     stats = current.rows("statements", StatementStats)
     out.add("pgsage_statements_tracked", (), len(stats) if current.data.get("statements")
             is not None else None)
-    info = current.one("statements_info", StatementsInfo)
+    info = current.one("statements_info", StatementsInfoStats)
     if info is not None:
         out.add("pgsage_statements_evicted", (), info.dealloc)
     if not stats:
@@ -154,7 +154,7 @@ def database_rows(out: _Rows, current: Snapshot, baseline: Snapshot | None, bloc
         read = _delta(db.blks_read, before.blks_read if before else 0)
         if hit + read > 0:
             out.add("pgsage_database_cache_hit_ratio", labels, hit / (hit + read))
-    for age in current.rows("databases", DatabaseAge):
+    for age in current.rows("databases", Database):
         out.add("pgsage_database_xid_age", (age.datname,), age.frozenxid_age)
         out.add("pgsage_database_mxid_age", (age.datname,), age.minmxid_age)
         out.add("pgsage_database_size_bytes", (age.datname,), age.bytes)
@@ -186,7 +186,7 @@ def database_rows(out: _Rows, current: Snapshot, baseline: Snapshot | None, bloc
 
 
 def server_rows(out: _Rows, current: Snapshot) -> None:
-    server = current.one("server", ServerInfo)
+    server = current.one("server", Server)
     if server is not None:
         out.add("pgsage_server_info", (server.version.split(" on ")[0].split(",")[0],
                                        str(server.server_version_num)), 1)
@@ -275,7 +275,7 @@ def workload_rows(target: str, current: Snapshot, baseline: Snapshot | None,
                   memberships: Memberships) -> Rows:
     """Every snapshot-derived family for one target."""
     out = _Rows(target)
-    server = current.one("server", ServerInfo)
+    server = current.one("server", Server)
     block = server.block_size if server is not None else 8192
     database = current.target.database or ""
     server_rows(out, current)

@@ -33,7 +33,7 @@ from pgsage.collectors import REGISTRY
 from pgsage.collectors.base import DERIVED_CUMULATIVE
 from pgsage.collectors.database import DatabaseStats
 from pgsage.collectors.statements import StatementStats
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 
 HISTORY = frozenset({name for name, c in REGISTRY.items() if c.cumulative} | DERIVED_CUMULATIVE)
 """Collectors whose older records a baseline needs (each declares it: `cumulative`).
@@ -102,7 +102,7 @@ class Window:
         record: type[Any]
         cleared: tuple[str, ...]
         if name == "statements_info":
-            record, cleared, kind = StatementsInfo, STATEMENT_COLLECTORS, "statements"
+            record, cleared, kind = StatementsInfoStats, STATEMENT_COLLECTORS, "statements"
             what = "pg_stat_statements was reset"
         elif name == "database":
             record, cleared, kind = DatabaseStats, RELATION_COLLECTORS, "database"

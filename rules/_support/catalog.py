@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pgsage.analyzer.model.core import Model
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.tables import TableStats
 
@@ -13,10 +13,10 @@ INT_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
 """The largest value of each integer type, as format_type() names it."""
 
 
-def columns_of(model: Model) -> dict[int, dict[str, ColumnStats]]:
+def columns_of(model: Model) -> dict[int, dict[str, Column]]:
     """Columns by table and name; of the two statistics rows an inheritance parent has, the
     one for the table alone (inherited = false) wins."""
-    out: dict[int, dict[str, ColumnStats]] = {}
+    out: dict[int, dict[str, Column]] = {}
     for col in model.columns:
         known = out.setdefault(col.relid, {}).get(col.name)
         if known is None or (known.inherited and not col.inherited):

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 from pgsage.rules._support.settings import applies, change, evidence
 from pgsage.rules.base import NoOptions, Rule, register
 
@@ -51,7 +51,7 @@ class StatementsEvicted(Rule[NoOptions]):
         evicted = info.dealloc
         over = "since pg_stat_statements was last reset"
         if model.baseline is not None:
-            before = model.baseline.one("statements_info", StatementsInfo)
+            before = model.baseline.one("statements_info", StatementsInfoStats)
             if before is not None and before.dealloc <= info.dealloc:
                 evicted = info.dealloc - before.dealloc
                 over = model.window.describe()

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from pgsage.analyzer.model.core import Model
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 
 PAGE_HEADER = 24
 
@@ -28,7 +28,7 @@ def align(n: float, to: int = MAXALIGN) -> float:
     return math.ceil(n / to) * to
 
 
-def row_width(cols: list[ColumnStats]) -> float | None:
+def row_width(cols: list[Column]) -> float | None:
     """Average bytes of a row's values; None when a column has no statistics."""
     if any(c.avg_width is None or c.null_frac is None for c in cols):
         return None

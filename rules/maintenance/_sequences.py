@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.sequences import Sequence
 
 TYPE_RANGE = {
     "smallint": (-(2**15), 2**15 - 1),
@@ -42,7 +42,7 @@ class Range:
         return abs(value - self.base) / total if total else 1.0
 
 
-def sequence_range(seq: SequenceState) -> Range:
+def sequence_range(seq: Sequence) -> Range:
     column = TYPE_RANGE.get(seq.owner_column_type or "")
     if seq.increment_by > 0:
         col_end = column[1] if column else None

@@ -11,7 +11,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import reindex
 from pgsage.analyzer.units import MB, format_bytes
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._support.catalog import columns_of
@@ -36,7 +36,7 @@ BTREE_FILLFACTOR = 0.9
 purpose reads as (at most 10 points of) excess."""
 
 
-def index_estimate(ix: IndexStats, t: TableStats, cols: dict[str, ColumnStats],
+def index_estimate(ix: IndexStats, t: TableStats, cols: dict[str, Column],
                    block: int) -> Estimate | None:
     if (ix.method != "btree" or ix.predicate or ix.expressions or not ix.bytes
             or any(c is None for c in ix.columns) or t.reltuples < 0):

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import alter_column_type, alter_sequence_type
-from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.sequences import Sequence
 from pgsage.rules._stats import DAY, OUTAGE_BENEFIT, describe
 from pgsage.rules.base import Rule, register
 from pgsage.rules.maintenance._sequences import ONLINE_OUTLINE, TYPE_RANGE, Range, sequence_range
@@ -68,10 +68,10 @@ class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
             "help": "with a baseline, fewer days left than this is critical too."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        before: dict[tuple[str, str], SequenceState] = {}
+        before: dict[tuple[str, str], Sequence] = {}
         if model.baseline is not None:
             before = {(s.schema, s.name): s
-                      for s in model.baseline.rows("sequences", SequenceState)}
+                      for s in model.baseline.rows("sequences", Sequence)}
         for seq in model.sequences:
             if not seq.readable or seq.last_value is None or seq.increment_by == 0:
                 continue
@@ -83,7 +83,7 @@ class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
             yield self._finding(model, seq, rng, ratio, days_left, options)
 
     @staticmethod
-    def _days_left(model: Model, seq: SequenceState, old: SequenceState | None,
+    def _days_left(model: Model, seq: Sequence, old: Sequence | None,
                    rng: Range) -> float | None:
         if old is None or old.last_value is None or model.window.seconds <= 0:
             return None
@@ -93,7 +93,7 @@ class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
             return None
         return max(abs(rng.end - (seq.last_value or 0)), 0) / per_second / DAY
 
-    def _finding(self, model: Model, seq: SequenceState, rng: Range, ratio: float,
+    def _finding(self, model: Model, seq: Sequence, rng: Range, ratio: float,
                  days_left: float | None, options: Options) -> Recommendation:
         last = seq.last_value or 0
         remaining = max((rng.end - last) // seq.increment_by, 0)
@@ -148,7 +148,7 @@ class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
         )
 
     @staticmethod
-    def _action(model: Model, seq: SequenceState, rng: Range) -> Action | None:
+    def _action(model: Model, seq: Sequence, rng: Range) -> Action | None:
         sql: list[str] = []
         undo: list[str] = []
         widen_column = (rng.column_bound and seq.owner_schema and seq.owner_table

@@ -12,7 +12,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
 from pgsage.analyzer.units import MB, format_bytes
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import vacuum
 from pgsage.rules._support.catalog import columns_of, primary_keys
@@ -30,7 +30,7 @@ from pgsage.rules.maintenance._vacuum import reloption
 HEAP_TUPLE_HEADER = 23
 
 
-def table_estimate(t: TableStats, cols: list[ColumnStats], block: int) -> Estimate | None:
+def table_estimate(t: TableStats, cols: list[Column], block: int) -> Estimate | None:
     width = row_width(cols)
     if width is None or t.relpages <= 0 or t.reltuples < 0 or not cols:
         return None

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
-from pgsage.collectors.databases import DatabaseAge
+from pgsage.collectors.databases import Database
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import vacuum
 from pgsage.rules._stats import OUTAGE_BENEFIT
@@ -71,7 +71,7 @@ class Wraparound(Rule["Wraparound.Options"]):
                                     Severity.CRITICAL if ratio >= options.critical_ratio
                                     else self.severity)
 
-    def _finding(self, model: Model, db: DatabaseAge, kind: str, age: int, ratio: float,
+    def _finding(self, model: Model, db: Database, kind: str, age: int, ratio: float,
                  here: bool, severity: Severity) -> Recommendation:
         xid = kind == "transaction ID"
         oldest: list[TableStats] = []

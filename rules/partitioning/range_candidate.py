@@ -11,7 +11,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.analyzer.units import GB, format_bytes
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._stats import counter_window, table_counter
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
@@ -152,7 +152,7 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
             column = cols[table.relid][best[2]]
             yield self._finding(model, table, column, per[column.name], selects, options)
 
-    def _finding(self, model: Model, table: TableStats, column: ColumnStats, use: ColumnFilters,
+    def _finding(self, model: Model, table: TableStats, column: Column, use: ColumnFilters,
                  selects: int, options: Options) -> Recommendation:
         per_day, how = growth_per_day(model, table)
         interval = choose_interval(per_day, options.target_partition_bytes)

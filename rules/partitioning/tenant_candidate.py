@@ -12,7 +12,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.analyzer.units import GB, format_bytes
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
 from pgsage.rules.base import Rule, register
@@ -85,7 +85,7 @@ class TenantPartitionCandidate(Rule["TenantPartitionCandidate.Options"]):
                 continue
             yield self._finding(model, table, column, calls, every, per[name], options)
 
-    def _finding(self, model: Model, table: TableStats, column: ColumnStats, calls: int,
+    def _finding(self, model: Model, table: TableStats, column: Column, calls: int,
                  every: int, use: ColumnFilters, options: Options) -> Recommendation:
         rows = table_rows(table)
         nd = column.n_distinct

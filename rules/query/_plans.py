@@ -23,7 +23,7 @@ from pgsage.analyzer.model.plan_tree import Node, walk
 from pgsage.analyzer.model.statements import Totals
 from pgsage.analyzer.model.workload import Statement, TableRef, Use
 from pgsage.analyzer.sqlgen import ident
-from pgsage.collectors.plans import PlanRecord
+from pgsage.collectors.plans import StatementPlan
 from pgsage.rules._support.workload import free_index_name, workload_ms
 from pgsage.rules.base import Rule
 
@@ -62,7 +62,7 @@ def summary(tree: Node, limit: int = 6) -> str:
 @dataclass(frozen=True)
 class PlannedStatement:
     queryid: int
-    plan: PlanRecord
+    plan: StatementPlan
     totals: Totals
     statement: Statement | None
     share: float

@@ -14,8 +14,8 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.snapshot import Snapshot
 from pgsage.analyzer.units import format_bytes
-from pgsage.collectors.databases import DatabaseAge
-from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.databases import Database
+from pgsage.collectors.server import Server
 from pgsage.collectors.tables import TableStats
 from pgsage.rules.base import Rule, register
 
@@ -25,10 +25,10 @@ DAY = 86_400.0
 def cluster_bytes(snapshot: Snapshot) -> int | None:
     """All databases of the cluster (what shares the disk), or this one when that is all
     the role may see."""
-    sizes = [d.bytes for d in snapshot.rows("databases", DatabaseAge) if d.bytes is not None]
+    sizes = [d.bytes for d in snapshot.rows("databases", Database) if d.bytes is not None]
     if sizes:
         return sum(sizes)
-    server = snapshot.one("server", ServerInfo)
+    server = snapshot.one("server", Server)
     return server.database_bytes if server else None
 
 

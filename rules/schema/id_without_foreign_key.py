@@ -8,7 +8,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, index_name
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import table
@@ -83,7 +83,7 @@ class IdWithoutForeignKey(Rule[NoOptions]):
 
     @staticmethod
     def _target(by_name: dict[tuple[str, str], TableStats], pks: dict[int, Constraint],
-                cols: dict[int, dict[str, ColumnStats]], schema: str, prefix: str,
+                cols: dict[int, dict[str, Column]], schema: str, prefix: str,
                 type_name: str) -> tuple[TableStats, str] | None:
         for name in _candidates(prefix):
             ref = by_name.get((schema, name))

@@ -10,7 +10,7 @@ from pgsage.analyzer.model.core import Model, Window
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
 from pgsage.collectors.key_ranges import KeyRange
-from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.sequences import Sequence
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import alter_columns_type
 from pgsage.rules._stats import DAY
@@ -76,7 +76,7 @@ class Int4Key(Rule["Int4Key.Options"]):
         cols = columns_of(model)
         warn = SequenceExhaustion.Options().warn_ratio
         before_seqs = ({(s.schema, s.name): s for s in model.baseline.rows("sequences",
-                                                                            SequenceState)}
+                                                                            Sequence)}
                        if model.baseline is not None else {})
         before_ranges = ({(k.relid, k.column): k for k in model.baseline.rows("key_ranges",
                                                                              KeyRange)}
@@ -128,7 +128,7 @@ class Int4Key(Rule["Int4Key.Options"]):
 
     def _finding(self, model: Model, t: TableStats, column: str, type_name: str, limit: int,
                  rows: float, position: int, source: str, rate: float | None,
-                 days_left: float | None, seq: SequenceState | None,
+                 days_left: float | None, seq: Sequence | None,
                  measured: bool) -> Recommendation:
         refs = [c for c in foreign_keys(model)
                 if c.ref_relid == t.relid and c.ref_columns == (column,) and len(c.columns) == 1]

@@ -11,7 +11,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, index_name
 from pgsage.analyzer.units import format_bytes
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import table
@@ -118,7 +118,7 @@ class NoPrimaryKey(Rule["NoPrimaryKey.Options"]):
         return None
 
     def _action(self, model: Model, t: TableStats,
-                cols: dict[str, ColumnStats]) -> tuple[Action | None, str]:
+                cols: dict[str, Column]) -> tuple[Action | None, str]:
         not_null = {name for name, c in cols.items() if c.not_null}
         name = ident(index_name(t.name, [], "pkey"))
         target = table(t.schema, t.name)

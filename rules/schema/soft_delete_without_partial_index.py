@@ -14,7 +14,7 @@ from pgsage.analyzer.model.index_plan import Candidate
 from pgsage.analyzer.model.workload import ColumnUse, Use
 from pgsage.analyzer.sqlgen import drop_index, ident, index_name
 from pgsage.analyzer.units import format_bytes
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import table
@@ -111,7 +111,7 @@ class SoftDeleteWithoutPartialIndex(Rule["SoftDeleteWithoutPartialIndex.Options"
             if finding is not None:
                 yield finding
 
-    def _finding(self, model: Model, t: TableStats, col: ColumnStats, f: Filtered,
+    def _finding(self, model: Model, t: TableStats, col: Column, f: Filtered,
                  rows: float, indexes: list[IndexStats]) -> Recommendation | None:
         predicate, live = _predicate(col, f)
         keys = list(f.keys.most_common(1)[0][0]) if f.keys else []
@@ -160,7 +160,7 @@ def _keys(uses: list[ColumnUse], soft: str) -> tuple[str, ...]:
     return tuple(k for k in keys if k)
 
 
-def _predicate(col: ColumnStats, f: Filtered) -> tuple[str, float | None]:
+def _predicate(col: Column, f: Filtered) -> tuple[str, float | None]:
     """The predicate most statements use, and the share of rows it keeps (from pg_stats)."""
     name = ident(col.name)
     null_frac = col.null_frac

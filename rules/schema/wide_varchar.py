@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import alter_columns_type
 from pgsage.rules.base import Rule, register
@@ -56,7 +56,7 @@ class WideVarchar(Rule["WideVarchar.Options"]):
             "help": "share of character columns that must be wide varchar(n)."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        wide: list[tuple[TableStats, ColumnStats, int]] = []
+        wide: list[tuple[TableStats, Column, int]] = []
         character = 0
         for t, cols in columns_by_table(model):
             for c in cols:

@@ -37,8 +37,8 @@ from pgsage.analyzer.sidecar.settings import DEFAULT_GROUPS, DEFAULT_INTERVALS
 from pgsage.analyzer.sidecar.window import HISTORY
 from pgsage.collectors import REGISTRY
 from pgsage.collectors.activity import Backend
-from pgsage.collectors.columns import ColumnStats
-from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.columns import Column
+from pgsage.collectors.server import Server
 from pgsage.collectors.statements import StatementStats
 
 if TYPE_CHECKING:
@@ -192,7 +192,7 @@ def test_a_pg_monitor_role_collects_everything(pg: PgDatabase,
     role = make_role("pg_monitor")
     snap = snapshot(pg.server.dsn(pg.name, user=role))
     assert_monitor_snapshot(snap)
-    info = snap.one("server", ServerInfo)
+    info = snap.one("server", Server)
     assert info is not None
     assert (info.current_user, info.is_superuser, info.has_pg_monitor) == (role, False, True)
 
@@ -203,7 +203,7 @@ def test_a_pg_monitor_role_sees_no_planner_statistics_of_tables_it_cannot_read(
     role = make_role("pg_monitor")
     pg.execute(f"GRANT SELECT ON customers TO {role}")
     snap = snapshot(pg.server.dsn(pg.name, user=role))
-    columns = snap.rows("columns", ColumnStats)
+    columns = snap.rows("columns", Column)
     hidden = by(columns, table="orders", name="status")
     assert hidden.type == "text" and hidden.not_null
     assert hidden.null_frac is None and hidden.most_common_vals is None

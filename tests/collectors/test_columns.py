@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from collector_support import EVENTS, by, seed, snapshot
 
-from pgsage.collectors.columns import ColumnStats
+from pgsage.collectors.columns import Column
 
 if TYPE_CHECKING:
     from conftest import PgDatabase
@@ -36,7 +36,7 @@ ANALYZE items;
 
 def test_columns_describe_types_defaults_identity_and_generated(pg: PgDatabase) -> None:
     seed(pg, ITEMS)
-    columns = [c for c in snapshot(pg.dsn).rows("columns", ColumnStats) if c.table == "items"]
+    columns = [c for c in snapshot(pg.dsn).rows("columns", Column) if c.table == "items"]
     assert [(c.name, c.attnum, c.type) for c in columns] == [
         ("id", 1, "integer"), ("sku", 2, "character varying(20)"),
         ("price", 3, "numeric(10,2)"), ("price_cents", 4, "bigint"), ("tag", 5, "text"),
@@ -49,7 +49,7 @@ def test_columns_describe_types_defaults_identity_and_generated(pg: PgDatabase) 
 
 def test_columns_carry_planner_statistics(pg: PgDatabase) -> None:
     seed(pg, ITEMS)
-    columns = snapshot(pg.dsn).rows("columns", ColumnStats)
+    columns = snapshot(pg.dsn).rows("columns", Column)
     assert by(columns, table="items", name="price").null_frac == 0.5
     sku = by(columns, table="items", name="sku")
     assert (sku.n_distinct, sku.inherited, sku.most_common_vals) == (-1.0, False, None)
@@ -59,7 +59,7 @@ def test_columns_carry_planner_statistics(pg: PgDatabase) -> None:
 def test_columns_keep_most_common_values_only_where_they_list_every_value(
         pg: PgDatabase) -> None:
     seed(pg, ITEMS)
-    columns = snapshot(pg.dsn).rows("columns", ColumnStats)
+    columns = snapshot(pg.dsn).rows("columns", Column)
     tag = by(columns, table="items", name="tag")
     assert tag.n_distinct == 30.0  # more than 20 values: no rule reads them, none read
     assert (tag.most_common_vals, tag.most_common_freqs) == (None, None)
@@ -71,14 +71,14 @@ def test_columns_keep_most_common_values_only_where_they_list_every_value(
 
 def test_columns_return_most_common_values_exactly_as_stored(pg: PgDatabase) -> None:
     seed(pg, ITEMS)
-    note = by(snapshot(pg.dsn).rows("columns", ColumnStats), table="items", name="note")
+    note = by(snapshot(pg.dsn).rows("columns", Column), table="items", name="note")
     assert note.most_common_vals is not None
     assert sorted(note.most_common_vals) == sorted(TRICKY)
 
 
 def test_columns_of_a_partitioned_table_have_inherited_statistics(pg: PgDatabase) -> None:
     seed(pg, EVENTS)
-    columns = snapshot(pg.dsn).rows("columns", ColumnStats)
+    columns = snapshot(pg.dsn).rows("columns", Column)
     parent = by(columns, table="events", name="kind")
     assert parent.inherited is True and parent.n_distinct == 2.0
     assert set(parent.most_common_vals or ()) == {"click", "view"}
@@ -87,5 +87,5 @@ def test_columns_of_a_partitioned_table_have_inherited_statistics(pg: PgDatabase
 
 def test_columns_never_analyzed_have_no_statistics(pg: PgDatabase) -> None:
     seed(pg, "CREATE TABLE fresh (id int, label text)")
-    label = by(snapshot(pg.dsn).rows("columns", ColumnStats), table="fresh", name="label")
+    label = by(snapshot(pg.dsn).rows("columns", Column), table="fresh", name="label")
     assert (label.inherited, label.null_frac, label.n_distinct) == (None, None, None)

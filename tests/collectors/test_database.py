@@ -11,7 +11,7 @@ from collector_support import SHOP, by, database_oid, run_as, seed, snapshot
 from pgsage.analyzer.live.collect import server_context
 from pgsage.analyzer.live.connection import Session
 from pgsage.collectors.database import DatabaseStats
-from pgsage.collectors.databases import DatabaseAge
+from pgsage.collectors.databases import Database
 
 if TYPE_CHECKING:
     from conftest import PgDatabase
@@ -41,7 +41,7 @@ def test_database_has_no_parallel_worker_counts_before_18(pg: PgDatabase) -> Non
 
 
 def test_databases_give_wraparound_ages_of_every_database(pg: PgDatabase) -> None:
-    ages = snapshot(pg.dsn).rows("databases", DatabaseAge)
+    ages = snapshot(pg.dsn).rows("databases", Database)
     mine = by(ages, datname=pg.name)
     assert mine.frozenxid_age >= 0 and mine.minmxid_age >= 0
     assert mine.bytes is not None and mine.bytes > 0

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from collector_support import snapshot
 
-from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.server import Server
 
 if TYPE_CHECKING:
     from conftest import PgDatabase
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 def test_server_identifies_version_database_and_role(pg: PgDatabase) -> None:
     snap = snapshot(pg.dsn)
-    info = snap.one("server", ServerInfo)
+    info = snap.one("server", Server)
     assert info is not None
     assert info.server_version_num == pg.version_num
     assert info.database == pg.name

@@ -8,7 +8,7 @@ import psycopg
 from collector_support import SHOP, assert_all_ok, by, database_oid, seed, snapshot
 
 from pgsage.collectors.statements import StatementStats
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 
 if TYPE_CHECKING:
     from conftest import PgDatabase
@@ -45,7 +45,7 @@ def test_statement_texts_are_read_only_for_queryids_not_already_known(pg: PgData
 
 
 def test_statements_info_reports_evictions(pg: PgDatabase) -> None:
-    info = snapshot(pg.dsn).one("statements_info", StatementsInfo)
+    info = snapshot(pg.dsn).one("statements_info", StatementsInfoStats)
     assert info is not None and info.dealloc >= 0
 
 

@@ -22,8 +22,8 @@ from pgsage.analyzer.engine.advise import advise
 from pgsage.analyzer.engine.config import Config, RulesConfig
 from pgsage.analyzer.engine.pipeline import estimate_indexes, take_snapshot
 from pgsage.analyzer.model.core import Model
-from pgsage.collectors.server import ServerInfo
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.server import Server
+from pgsage.collectors.statements_info import StatementsInfoStats
 
 
 @pytest.fixture
@@ -54,8 +54,8 @@ def test_statement_window_after_a_clean_restart_runs_from_the_last_reset(
     before = model_of(server)
     server.restart()
     model = model_of(server)
-    info = model.snapshot.one("statements_info", StatementsInfo)
-    started = model.snapshot.one("server", ServerInfo)
+    info = model.snapshot.one("statements_info", StatementsInfoStats)
+    started = model.snapshot.one("server", Server)
     assert info is not None and started is not None and info.stats_reset is not None
     assert model.window.start == info.stats_reset == before.window.start
     assert model.window.start < started.started_at  # not the postmaster's start
@@ -78,7 +78,7 @@ def test_a_crash_restart_dates_the_table_counters_from_that_start(
     load(server)
     server.restart(mode="immediate")
     model = model_of(server)
-    started = model.snapshot.one("server", ServerInfo)
+    started = model.snapshot.one("server", Server)
     assert started is not None
     assert model.counter_window.start == started.started_at
     assert "without saved statistics" in model.counter_window.describe()

@@ -30,7 +30,7 @@ from pgsage.analyzer.model.snapshot import Snapshot
 from pgsage.analyzer.units import GB, MB
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.bgwriter import BgwriterStats
-from pgsage.collectors.databases import DatabaseAge
+from pgsage.collectors.databases import Database
 from pgsage.collectors.wal import WalStats
 from pgsage.rules import REGISTRY, build_options
 from pgsage.rules.partitioning.range_candidate import choose_interval
@@ -293,7 +293,7 @@ def test_a_low_hit_ratio_with_many_reads_means_the_working_set_exceeds_memory() 
 
 def sized(total: int, taken_at: float) -> Snapshot:
     return make_snapshot(taken_at=taken_at, data={"databases": [
-        DatabaseAge(1, "shop", 1000, 10, True, False, -1, total)]})
+        Database(1, "shop", 1000, 10, True, False, -1, total)]})
 
 
 def test_growth_toward_the_disk_size_gives_the_days_left() -> None:

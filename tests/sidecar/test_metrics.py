@@ -29,12 +29,12 @@ from pgsage.analyzer.sidecar.state import TargetState, health_rows
 from pgsage.analyzer.sidecar.window import Window
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.database import DatabaseStats
-from pgsage.collectors.databases import DatabaseAge
+from pgsage.collectors.databases import Database
 from pgsage.collectors.indexes import IndexStats
-from pgsage.collectors.server import ServerInfo
+from pgsage.collectors.server import Server
 from pgsage.collectors.settings import Setting
 from pgsage.collectors.statements import StatementStats
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 from pgsage.collectors.tables import TableStats
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,12 +53,12 @@ def statements(calls: int, count: int = 10) -> list[StatementStats]:
 def run(window: Window, at: float, calls: int, *, deadlocks: int = 0, backends: int = 3,
         statements_override: list[StatementStats] | None = None,
         state: TargetState | None = None) -> None:
-    server = make(ServerInfo, server_version_num=170002, version="PostgreSQL 17.2 on x86_64",
+    server = make(Server, server_version_num=170002, version="PostgreSQL 17.2 on x86_64",
                   database="shop", started_at=100.0, block_size=8192)
     db = make(DatabaseStats, datid=5, datname="shop", xact_commit=calls, xact_rollback=1,
               blks_hit=900 + calls, blks_read=100, temp_bytes=4096, temp_files=1,
               deadlocks=deadlocks, stats_reset=50.0)
-    ages = [make(DatabaseAge, datid=5, datname="shop", frozenxid_age=1234, minmxid_age=5,
+    ages = [make(Database, datid=5, datname="shop", frozenxid_age=1234, minmxid_age=5,
                  bytes=10_000_000)]
     activity = [make(Backend, pid=100 + i, datname="shop", backend_type="client backend",
                      state="active" if i == 0 else "idle", xact_start_age=30.0 if i == 0
@@ -76,7 +76,7 @@ def run(window: Window, at: float, calls: int, *, deadlocks: int = 0, backends: 
                for i in range(40)]
     settings = [make(Setting, name="max_connections", setting="100", vartype="integer"),
                 make(Setting, name="autovacuum_freeze_max_age", setting="200000000")]
-    info = make(StatementsInfo, dealloc=3, stats_reset=50.0)
+    info = make(StatementsInfoStats, dealloc=3, stats_reset=50.0)
     results = {
         "server": ok([server], at), "settings": ok(settings, at), "database": ok([db], at),
         "databases": ok(ages, at), "activity": ok(activity, at), "tables": ok(tables, at),

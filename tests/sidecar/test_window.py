@@ -12,7 +12,7 @@ from pgsage.analyzer.sidecar.topn import Membership
 from pgsage.analyzer.sidecar.window import Window
 from pgsage.collectors.database import DatabaseStats
 from pgsage.collectors.statements import StatementStats
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 from pgsage.collectors.tables import TableStats
 
 
@@ -25,7 +25,7 @@ def stmt(queryid: int, calls: int, exec_ms: float | None = None,
 
 def statements_run(window: Window, at: float, statements: list[StatementStats],
                    stats_reset: float = 100.0, started_at: float = 50.0) -> list[str]:
-    info = make(StatementsInfo, dealloc=0, stats_reset=stats_reset)
+    info = make(StatementsInfoStats, dealloc=0, stats_reset=stats_reset)
     return window.add(boot(started_at), {"statements": ok(statements, at),
                                          "statements_info": ok([info], at)}, "db1", at)
 
@@ -74,7 +74,7 @@ def test_reset_in_another_group_keeps_statements_read_after_it() -> None:
     statements_run(w, 1000, [stmt(1, 100)], stats_reset=100)
     # statements_info alone (as if it ran in a later job) reports a reset at 1030.
     w.add(boot(50), {"statements": ok([stmt(1, 5)], 1040)}, "db1", 1040)
-    info = make(StatementsInfo, dealloc=0, stats_reset=1030.0)
+    info = make(StatementsInfoStats, dealloc=0, stats_reset=1030.0)
     w.add(boot(50), {"statements_info": ok([info], 1045)}, "db1", 1045)
     assert [e.taken_at for e in w.history["statements"]] == [1040]
 

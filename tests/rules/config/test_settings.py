@@ -11,7 +11,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.analyzer.model.host import HostSpec
 from pgsage.analyzer.units import GB
-from pgsage.collectors.statements_info import StatementsInfo
+from pgsage.collectors.statements_info import StatementsInfoStats
 
 
 def only(model: Model, code: str) -> Recommendation:
@@ -144,7 +144,7 @@ def test_cf017_track_io_timing_off() -> None:
 
 
 def test_cf018_evictions_raise_pg_stat_statements_max() -> None:
-    info = [StatementsInfo(dealloc=250, stats_reset=None)]
+    info = [StatementsInfoStats(dealloc=250, stats_reset=None)]
     f = only(arch_model(changes={"pg_stat_statements__max": "100"},
                         data={"statements_info": info}), "CF018")
     assert f.evidence["proposed"] == "5000" and f.evidence["dealloc"] == 250
@@ -152,8 +152,8 @@ def test_cf018_evictions_raise_pg_stat_statements_max() -> None:
 
 
 def test_cf018_counts_evictions_over_the_window_only() -> None:
-    before = arch_model(data={"statements_info": [StatementsInfo(250, None)]}).snapshot
-    model = arch_model(baseline=before, data={"statements_info": [StatementsInfo(250, None)]})
+    before = arch_model(data={"statements_info": [StatementsInfoStats(250, None)]}).snapshot
+    model = arch_model(baseline=before, data={"statements_info": [StatementsInfoStats(250, None)]})
     assert codes(model, ["CF018"]) == []
 
 

@@ -15,7 +15,7 @@ from factories import DAY, NOW, make_fk, make_model, make_sequence, make_snapsho
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
-from pgsage.collectors.sequences import SequenceState
+from pgsage.collectors.sequences import Sequence
 from pgsage.rules import REGISTRY
 
 INT4 = 2**31 - 1
@@ -41,7 +41,7 @@ def only(model: Model, **options: Any) -> Recommendation:
     return found[0]
 
 
-def seq_model(sequence: SequenceState, baseline: Any = None, **snapshot: Any) -> Model:
+def seq_model(sequence: Sequence, baseline: Any = None, **snapshot: Any) -> Model:
     return make_model(baseline=baseline, sequences=[sequence], **snapshot)
 
 
