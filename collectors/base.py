@@ -3,6 +3,11 @@
 A collector is a generator. It yields `Query` objects and receives each query's rows back,
 so one collector serves both the CLI's psycopg session and the sidecar's asyncpg pool; it
 returns its typed records at the end. It never decides anything about what it reads.
+
+Records are named by what one row is: `<Source>Stats` when the row carries cumulative
+statistics (counters since a reset, read from a `pg_stat_*` view: `TableStats`, `WalStats`,
+`StatementsInfoStats`), otherwise the plain noun of the thing (`Setting`, `Backend`,
+`Sequence`, `Database`, `StatementPlan`).
 """
 
 from __future__ import annotations
