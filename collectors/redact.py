@@ -204,6 +204,8 @@ def _secret_spans(tree: Json) -> Iterator[tuple[int, str]]:
 
 def _by_tree(text: str) -> str | None:
     """The redacted text, or None when it does not parse or a secret has no location."""
+    if "\x00" in text:
+        return None  # the parser would stop at the NUL and see nothing after it
     try:
         tree = json.loads(parse_sql_json(text))
         found: dict[int, str] = {}
