@@ -33,6 +33,8 @@ class Column:
     """a (ALWAYS) or d (BY DEFAULT) for identity columns."""
     generated: str | None
     """s for stored generated columns (v for virtual ones on 18+)."""
+    generation_expression: str | None = None
+    """pg_get_expr of a generated column's expression."""
     inherited: bool | None = None
     """True for statistics over a parent and all its children; None without statistics."""
     null_frac: float | None = None

@@ -18,13 +18,16 @@ from dataclasses import dataclass, field
 
 from pgsage.analyzer.model.index_plan import Candidate, IndexKey
 from pgsage.analyzer.model.workload import ColumnUse, Statement, TableRef, Use, Workload
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 
 MAX_IDENTIFIER = 63
 PARAM = re.compile(r"\$\d")
+NORMALIZED_TSVECTOR = re.compile(r"^to_tsvector\(\$\d+, [^,()]+\)$")
+"""`to_tsvector($1, body)`: pg_stat_statements replaced the configuration by a parameter."""
+TS_CONFIG = re.compile(r"to_tsvector\('((?:[^']|'')+)'::regconfig")
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,9 @@ class CandidateOptions:
     max_include_width: int = 64
     brin_min_pages: int = 10_000
     brin_min_correlation: float = 0.9
+    text_search_config: str = "pg_catalog.simple"
+    """The server's default_text_search_config, the last resort for a normalized
+    `to_tsvector($1, col)`."""
 
 
 @dataclass
@@ -106,8 +112,13 @@ def statement_candidates(statement: Statement, table: TableRef, facts: TableFact
     """Every candidate one statement suggests for one of its tables."""
     # An expression over a parameter (`substring(phone FROM $1 FOR $2)`, from a normalized
     # text) cannot be an index key: the constant it stands for is unknown.
+    fulltext = [u for u in statement.uses_of(table) if u.use is Use.FULLTEXT and u.column
+                and u.expression and NORMALIZED_TSVECTOR.match(u.expression)]
     uses = [u for u in statement.uses_of(table)
             if not (u.expression and PARAM.search(u.expression))]
+    uses += [dataclasses.replace(u, expression=_tsvector(
+        text_search_config(facts, u.column or "", options.text_search_config), u.column or ""))
+        for u in fulltext]
     eq = sorted(_eq_uses(uses), key=lambda u: -facts.distinct(u.column or ""))
     ranges = [u for u in uses if u.use in (Use.RANGE, Use.LIKE_PREFIX) and not u.in_or]
     nulls = [u for u in uses if u.use in (Use.NULL, Use.NOT_NULL) and u.expression is None
@@ -181,6 +192,27 @@ def _gin(uses: Iterable[ColumnUse], table: TableRef, facts: TableFacts) -> Itera
                 not use.expression and _is_text(facts.type_of(use.column)):
             yield Candidate(table, (IndexKey(use.column, opclass="gin_trgm_ops"),),
                             method="gin", needs_extension="pg_trgm", origin="trigram")
+
+
+def _tsvector(config: str, column: str) -> str:
+    return f"to_tsvector({literal(config)}::regconfig, {ident(column)})"
+
+
+def text_search_config(facts: TableFacts, column: str, default: str) -> str:
+    """The configuration a normalized `to_tsvector($1, column)` most likely names.
+
+    pg_stat_statements hid the constant, and an expression index is used only for the
+    configuration it was built with. The table itself usually tells: a generated tsvector
+    column or an existing index over the same column with `to_tsvector('english', ...)`;
+    then any such expression on the table; then the server's default_text_search_config
+    (what `to_tsvector(text)` without a configuration uses).
+    """
+    texts = [c.generation_expression for c in facts.columns.values()
+             if c.generation_expression] + [ix.expressions for ix in facts.indexes
+                                            if ix.expressions]
+    found = [(column not in text, m.group(1).replace("''", "'"))
+             for text in texts for m in TS_CONFIG.finditer(text)]
+    return min(found)[1] if found else default
 
 
 def _is_text(type_name: str) -> bool:

@@ -9,9 +9,10 @@ import math
 import time
 from collections.abc import Iterable
 
-from pgsage.analyzer.advisor.candidates import CandidateOptions, CandidateSet, TableFacts, generate
+from pgsage.analyzer.advisor.candidates import CandidateSet, TableFacts, generate
 from pgsage.analyzer.advisor.inputs import (
     calls_by_queryid,
+    candidate_options,
     focus_statements,
     redundant_after,
     score_per_byte,
@@ -94,7 +95,7 @@ def advise_by_estimate(model: Model, workload: Workload, options: AdvisorOptions
     calls = calls_by_queryid(model)
     focus = focus_statements(model, workload, options)
     plan.statements_considered = len(focus)
-    candidates = generate(workload, facts, focus, CandidateOptions())
+    candidates = generate(workload, facts, focus, candidate_options(model))
     plan.already_indexed = [(c.label(), name) for c, name in candidates.already_indexed.items()]
     plan.candidates_considered = len(candidates.candidates)
     indexed_leads = {(relid, ix.columns[0]) for relid, f in facts.items() for ix in f.indexes

@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
-from pgsage.analyzer.advisor.candidates import TableFacts
+from pgsage.analyzer.advisor.candidates import CandidateOptions, TableFacts
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.index_plan import AdvisorOptions, Candidate
 from pgsage.analyzer.model.workload import Statement, TableRef, Workload
 from pgsage.collectors.indexes import IndexStats
+from pgsage.collectors.tables import TableStats
 
 
 # --- shared inputs ---------------------------------------------------------------------
+def partitions(model: Model, relid: int) -> list[TableStats]:
+    """The direct partitions of a table (none unless it is partitioned)."""
+    return [t for t in model.tables.values() if t.is_partition and t.parent_relid == relid]
+
+
+def leaf_partitions(model: Model, relid: int) -> list[TableStats]:
+    """The partitions holding the rows of a partitioned table (sub-partitions resolved)."""
+    out = []
+    for part in partitions(model, relid):
+        out += leaf_partitions(model, part.relid) if part.relkind == "p" else [part]
+    return out
+
+
+def _as_whole(model: Model, table: TableStats) -> TableStats:
+    """A partitioned table's size and counters are its partitions' (its own are empty)."""
+    if table.relkind != "p":
+        return table
+    leaves = leaf_partitions(model, table.relid)
+    return dataclasses.replace(
+        table, reltuples=float(sum(max(p.reltuples, 0) for p in leaves)),
+        relpages=sum(p.relpages for p in leaves),
+        n_live_tup=sum(p.n_live_tup or 0 for p in leaves),
+        seq_scan=sum(p.seq_scan or 0 for p in leaves))
+
+
+def candidate_options(model: Model) -> CandidateOptions:
+    config = model.setting("default_text_search_config")
+    return CandidateOptions(text_search_config=config) if config else CandidateOptions()
+
+
 def table_facts(model: Model) -> dict[int, TableFacts]:
     columns: dict[int, dict[str, object]] = {}
     for col in model.columns:
         columns.setdefault(col.relid, {})[col.name] = col
-    return {relid: TableFacts(t, columns.get(relid, {}),  # type: ignore[arg-type]
+    return {relid: TableFacts(_as_whole(model, t), columns.get(relid, {}),  # type: ignore[arg-type]
                               model.indexes_by_table.get(relid, []))
             for relid, t in model.tables.items()}
 
@@ -52,11 +84,15 @@ def calls_by_queryid(model: Model) -> dict[int, int]:
 
 
 def rows_written(model: Model, relid: int) -> tuple[float, float]:
-    """(rows inserted or non-HOT updated, HOT updates) on a table over the statements' window;
-    zero where the table counters cover another time (`write_cost_note` says so)."""
+    """(rows inserted or non-HOT updated, HOT updates) on a table over the statements' window
+    (a partitioned table's: its partitions'); zero where the table counters cover another
+    time (`write_cost_note` says so)."""
     table = model.tables.get(relid)
     if table is None:
         return 0.0, 0.0
+    if table.relkind == "p":
+        parts = [rows_written(model, p.relid) for p in leaf_partitions(model, relid)]
+        return sum(w for w, _ in parts), sum(h for _, h in parts)
     ins = model.table_counter_over_window(relid, "n_tup_ins") or 0.0
     upd = model.table_counter_over_window(relid, "n_tup_upd") or 0.0
     hot = model.table_counter_over_window(relid, "n_tup_hot_upd") or 0.0

@@ -13,14 +13,14 @@ HypoPG the same candidates are ranked by an estimate from pg_stats, marked as su
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import heapq
 import itertools
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pgsage.analyzer.advisor.candidates import (
-    CandidateOptions,
     CandidateSet,
     TableFacts,
     generate,
@@ -29,7 +29,9 @@ from pgsage.analyzer.advisor.candidates import (
 from pgsage.analyzer.advisor.estimate import gin_choices
 from pgsage.analyzer.advisor.inputs import (
     calls_by_queryid,
+    candidate_options,
     focus_statements,
+    leaf_partitions,
     redundant_after,
     referenced_columns,
     score_per_byte,
@@ -52,7 +54,7 @@ from pgsage.analyzer.model.index_plan import (
     StatementEffect,
 )
 from pgsage.analyzer.model.plan_tree import NotExplainable, Plan
-from pgsage.analyzer.model.workload import Statement, Workload
+from pgsage.analyzer.model.workload import Statement, TableRef, Workload
 
 # --- what-if search --------------------------------------------------------------------
 MAX_KEYS = 6
@@ -61,10 +63,27 @@ MAX_EXTEND_WIDTH = 64
 """Widest column (average bytes, pg_stats) worth appending to an index's keys."""
 
 
+@dataclass(frozen=True)
+class _Hypo:
+    """A candidate made hypothetical: one HypoPG index, or one on each leaf partition of a
+    partitioned table (HypoPG cannot build one on a partitioned parent; PostgreSQL's own
+    index on the parent is an index on every partition, which is what is planned)."""
+
+    parts: tuple[HypoIndex, ...]
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.parts)
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(p.size_bytes for p in self.parts)
+
+
 @dataclass(eq=False)
 class _Chosen:
     candidate: Candidate
-    hypo: HypoIndex
+    hypo: _Hypo
     benefit: float
     penalty: float
     written: float
@@ -115,6 +134,33 @@ class _Search:
         self.planned: dict[int, Statement] = {}
         """What is planned for each queryid: the statement, or its plannable variant."""
         self.chosen: list[_Chosen] = []
+        self.leaves = {relid: [TableRef(p.relid, p.schema, p.name)
+                               for p in leaf_partitions(model, relid)]
+                       for relid, t in model.tables.items() if t.relkind == "p"}
+
+    def create(self, candidate: Candidate) -> _Hypo:
+        tables = self.leaves.get(candidate.table.relid) or [candidate.table]
+        parts: list[HypoIndex] = []
+        try:
+            for table in tables:
+                parts.append(self.whatif.create(dataclasses.replace(candidate, table=table)))
+        except WhatIfError:
+            for part in parts:
+                self.whatif.drop(part)
+            raise
+        return _Hypo(tuple(parts))
+
+    def drop(self, hypo: _Hypo) -> None:
+        for part in hypo.parts:
+            self.whatif.drop(part)
+
+    @contextlib.contextmanager
+    def trying(self, candidate: Candidate) -> Iterator[_Hypo]:
+        hypo = self.create(candidate)
+        try:
+            yield hypo
+        finally:
+            self.drop(hypo)
 
     def out_of_time(self) -> bool:
         return time.monotonic() > self.deadline
@@ -164,11 +210,11 @@ class _Search:
 
     def recreate(self, chosen: _Chosen) -> None:
         """Create a chosen index again (HypoPG names it anew) and follow the rename."""
-        old_name = chosen.hypo.name
-        chosen.hypo = self.whatif.create(chosen.candidate)
+        old_names = chosen.hypo.names
+        chosen.hypo = self.create(chosen.candidate)
         for queryid, names in self.using.items():
-            if old_name in names:
-                self.using[queryid] = (names - {old_name}) | {chosen.hypo.name}
+            if names & old_names:
+                self.using[queryid] = (names - old_names) | chosen.hypo.names
 
     def _affected_by(self, candidates: Iterable[Candidate]) -> list[Statement]:
         out: dict[int, Statement] = {}
@@ -183,17 +229,17 @@ class _Search:
         statements = self._affected_by(
             [*move.adds, *([old.candidate] if old is not None else [])])
         if old is not None:
-            self.whatif.drop(old.hypo)
+            self.drop(old.hypo)
         try:
             with contextlib.ExitStack() as stack:
-                hypo = stack.enter_context(self.whatif.trying(move.candidate))
-                extra = [stack.enter_context(self.whatif.trying(c))
+                hypo = stack.enter_context(self.trying(move.candidate))
+                extra = [stack.enter_context(self.trying(c))
                          for c in move.companions if self._find(c) is None]
                 plans = self.whatif.costs(statements)
         finally:
             if old is not None:
                 self.recreate(old)
-        names = {hypo.name, *(e.name for e in extra)}
+        names = hypo.names.union(*(e.names for e in extra))
         saving = 0.0
         helped: list[StatementEffect] = []
         helped_cost = 0.0
@@ -217,17 +263,17 @@ class _Search:
         old = self._find(move.replaces) if move.replaces is not None else None
         benefit = trial.saving - penalty
         if old is not None:
-            self.whatif.drop(old.hypo)
+            self.drop(old.hypo)
             self.chosen.remove(old)
             benefit += old.benefit
-        hypo = self.whatif.create(move.candidate)
+        hypo = self.create(move.candidate)
         chosen = _Chosen(move.candidate, hypo, benefit, penalty, written, lost)
         self.chosen.append(chosen)
         for companion in move.companions:
             if self._find(companion) is None:
                 extra, extra_written, extra_lost = write_overhead(
                     self.model, self.workload, companion, self.options)
-                self.chosen.append(_Chosen(companion, self.whatif.create(companion), 0.0,
+                self.chosen.append(_Chosen(companion, self.create(companion), 0.0,
                                            extra, extra_written, extra_lost))
         # The names HypoPG gave in the trial are gone: re-plan what the move affected.
         for st in self._affected_by(
@@ -243,10 +289,10 @@ class _Search:
     def unused(self) -> list[_Chosen]:
         """Chosen indexes no statement's current plan uses any more (superseded)."""
         used = set().union(*self.using.values()) if self.using else set()
-        return [c for c in self.chosen if c.hypo.name not in used]
+        return [c for c in self.chosen if not c.hypo.names & used]
 
     def drop_chosen(self, chosen: _Chosen) -> None:
-        self.whatif.drop(chosen.hypo)
+        self.drop(chosen.hypo)
         self.chosen.remove(chosen)
 
     def extensions(self, chosen: _Chosen, facts: TableFacts) -> list[_Move]:
@@ -303,7 +349,7 @@ def advise_with_hypopg(model: Model, workload: Workload, planner: Planner, whati
     considered = set(search.current)
     plan.statements_considered = len(considered)
     plan.workload_cost = sum(search.calls.get(q, 0) * c for q, c in search.current.items())
-    candidates: CandidateSet = generate(workload, facts, considered, CandidateOptions())
+    candidates: CandidateSet = generate(workload, facts, considered, candidate_options(model))
     plan.already_indexed = [(c.label(), name) for c, name in candidates.already_indexed.items()]
     plan.candidates_considered = len(candidates.candidates)
     heap: list[tuple[float, int, _Move]] = []
@@ -420,8 +466,8 @@ def _marginal(search: _Search, chosen: _Chosen) -> tuple[list[Statement], dict[i
     """The statements whose plan uses a chosen index, and their cost without it (every
     other chosen index in place)."""
     users = [search.planned[q] for q, names in search.using.items()
-             if chosen.hypo.name in names]
-    search.whatif.drop(chosen.hypo)
+             if chosen.hypo.names & names]
+    search.drop(chosen.hypo)
     try:
         without = search.whatif.costs(users)
     finally:
@@ -454,7 +500,7 @@ def _prune(search: _Search, plan: IndexPlan) -> None:
             return
         gone = worst[1]
         users = [search.planned[q] for q, names in search.using.items()
-                 if gone.hypo.name in names]
+                 if gone.hypo.names & names]
         search.drop_chosen(gone)
         plan.rejected.append((gone.candidate.label(), "adds nothing of its own beside the "
                               "other chosen indexes"))
@@ -492,8 +538,8 @@ def _final_choices(search: _Search, plan: IndexPlan,
             benefit=saving - chosen.penalty,
             write_overhead=chosen.penalty, rows_written=chosen.written,
             hot_updates_lost=chosen.lost,
-            replaces=redundant_after(chosen.candidate,
-                                     facts[chosen.candidate.table.relid].indexes)))
+            replaces=[] if chosen.candidate.table.relid in search.leaves else
+            redundant_after(chosen.candidate, facts[chosen.candidate.table.relid].indexes)))
     out.sort(key=lambda c: -c.benefit)
     return out
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pgsage.analyzer.model.plan_tree import Plan
 from pgsage.analyzer.model.workload import TableRef
-from pgsage.analyzer.sqlgen import concurrent_definition, drop_index, ident
+from pgsage.analyzer.sqlgen import attach_index, concurrent_definition, drop_index, ident
 from pgsage.collectors.indexes import IndexStats
 
 MAX_IDENTIFIER = 63
@@ -83,11 +83,14 @@ class Candidate:
         cut = base.encode()[: MAX_IDENTIFIER - len(digest) - 1].decode(errors="ignore")
         return f"{cut}_{digest}"
 
-    def definition(self, concurrently: bool = True, name: str | None = None) -> str:
-        """CREATE INDEX statement; identifiers quoted by psycopg, expressions by pglast."""
+    def definition(self, concurrently: bool = True, name: str | None = None,
+                   table: TableRef | None = None, only: bool = False) -> str:
+        """CREATE INDEX statement (on `table`, a partition, when given; `ON ONLY` a
+        partitioned table's own index); identifiers quoted by pglast's rules."""
         head = "CREATE INDEX CONCURRENTLY" if concurrently else "CREATE INDEX"
         named = f" {ident(name)}" if name else ""
-        sql = (f"{head}{named} ON {ident(self.table.schema, self.table.name)} "
+        on = table or self.table
+        sql = (f"{head}{named} ON {'ONLY ' if only else ''}{ident(on.schema, on.name)} "
                f"USING {self.method} ({', '.join(k.sql() for k in self.keys)})")
         if self.include:
             sql += f" INCLUDE ({', '.join(ident(c) for c in self.include)})"
@@ -165,6 +168,18 @@ class StatementEffect:
     text: str
 
 
+@dataclass(frozen=True)
+class PartitionIndex:
+    """The index a proposal on a partitioned table builds on one of its partitions."""
+
+    table: TableRef
+    name: str
+    attach_to: str
+    """The index it is attached to: the parent's, or a sub-partitioned partition's."""
+    partitioned: bool = False
+    """The partition is itself partitioned: its index is made `ON ONLY` too."""
+
+
 @dataclass
 class IndexChoice:
     candidate: Candidate
@@ -179,6 +194,8 @@ class IndexChoice:
     replaces: list[IndexStats] = field(default_factory=list)
     proven: bool = True
     """True when HypoPG and the planner measured the costs; False for estimates."""
+    partitions: list[PartitionIndex] = field(default_factory=list)
+    """For a partitioned table: the index of each partition (parents before children)."""
 
     @property
     def queryids(self) -> list[int]:
@@ -190,11 +207,34 @@ class IndexChoice:
         lines = []
         if self.candidate.needs_extension:
             lines.append(f"CREATE EXTENSION IF NOT EXISTS {ident(self.candidate.needs_extension)};")
-        lines.append(self.candidate.definition(name=self.name) + ";")
+        if self.partitions:
+            lines += self._partitioned_sql()
+        else:
+            lines.append(self.candidate.definition(name=self.name) + ";")
         for old in self.replaces:
             lines.append(f"-- then, once the new index is valid and in use:\n"
                          f"{drop_index(old.schema, old.name)}")
         return "\n".join(lines)
+
+    def _partitioned_sql(self) -> list[str]:
+        """A partitioned table's index without blocking writes: `CREATE INDEX ... ON ONLY`
+        the parent (invalid, and empty), each partition's index built CONCURRENTLY, then
+        attached; the parent's index becomes valid once every partition's is attached.
+        (A plain CREATE INDEX on the parent would lock every partition against writes for
+        the whole build, and CONCURRENTLY is refused on a partitioned table.)"""
+        cand, schema = self.candidate, self.candidate.table.schema
+        parents = {self.name: schema, **{p.name: p.table.schema for p in self.partitions}}
+        lines = [cand.definition(concurrently=False, name=self.name, only=True) + ";"]
+        lines += [cand.definition(concurrently=False, name=p.name, table=p.table, only=True)
+                  + ";" for p in self.partitions if p.partitioned]
+        for p in self.partitions:
+            if not p.partitioned:
+                lines.append(cand.definition(name=p.name, table=p.table) + ";")
+                lines.append(attach_index(parents[p.attach_to], p.attach_to, p.table.schema,
+                                          p.name))
+        lines += [attach_index(parents[p.attach_to], p.attach_to, p.table.schema, p.name)
+                  for p in reversed(self.partitions) if p.partitioned]
+        return lines
 
     def undo_sql(self) -> str:
         """What undoes `create_sql` and nothing else, from any point it stopped at.
@@ -208,7 +248,17 @@ class IndexChoice:
         table = self.candidate.table
         undo = [concurrent_definition(old.definition, if_not_exists=True)
                 for old in self.replaces]
-        undo.append(drop_index(table.schema, self.name))
+        if not self.partitions:
+            undo.append(drop_index(table.schema, self.name))
+            return "\n".join(undo)
+        # A partitioned index cannot be dropped concurrently; dropping it drops every
+        # partition index attached to it, and what is left (built, not yet attached) goes
+        # after, concurrently.
+        undo.append(drop_index(table.schema, self.name, concurrently=False))
+        undo += [drop_index(p.table.schema, p.name, concurrently=False)
+                 for p in self.partitions if p.partitioned]
+        undo += [drop_index(p.table.schema, p.name)
+                 for p in self.partitions if not p.partitioned]
         return "\n".join(undo)
 
 

@@ -1,4 +1,5 @@
--- Columns of user tables, partitioned parents and materialized views, with pg_stats.
+-- Columns of user tables, partitioned parents and materialized views, with pg_stats (and a
+-- generated column's expression: the index advisor reads a text search configuration there).
 -- most_common_vals is an anyarray: its text form parses back as text[] whatever the column
 -- type (array-typed columns give one quoted element per array value). It is read only where
 -- it can list every value of the column: at most 20 distinct values (a positive n_distinct,
@@ -12,11 +13,14 @@ SELECT c.oid::int8 AS relid, n.nspname::text AS schema, c.relname::text AS "tabl
        a.attnotnull AS not_null, a.atthasdef AS has_default,
        NULLIF(a.attidentity, '')::text AS identity,
        NULLIF(a.attgenerated, '')::text AS generated,
+       CASE WHEN a.attgenerated <> '' THEN pg_get_expr(d.adbin, d.adrelid) END
+         AS generation_expression,
        s.inherited, s.null_frac, s.avg_width, s.n_distinct, s.correlation,
        s.most_common_vals, s.most_common_freqs
   FROM pg_class c
   JOIN pg_namespace n ON n.oid = c.relnamespace
   JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
   LEFT JOIN LATERAL (
     SELECT st.inherited, st.null_frac::float8 AS null_frac, st.avg_width::int AS avg_width,
            st.n_distinct::float8 AS n_distinct, st.correlation::float8 AS correlation,

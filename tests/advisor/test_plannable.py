@@ -7,7 +7,7 @@ import pytest
 from factories import make_table
 
 from pgsage.analyzer.advisor.candidates import CandidateOptions, TableFacts, statement_candidates
-from pgsage.analyzer.advisor.plannable import plannable_variant
+from pgsage.analyzer.advisor.plannable import plannable_variant, read_equivalent
 from pgsage.analyzer.model.workload import Catalog, Statement, TableRef, describe
 
 
@@ -51,3 +51,17 @@ def test_an_expression_over_a_parameter_is_no_index_candidate() -> None:
     labels = {c.label() for c in statement_candidates(st, table, facts, CandidateOptions())}
     assert "customer (c_acctbal)" in labels
     assert not any("$" in label for label in labels)
+
+
+def test_a_normalized_text_search_configuration_is_cast_to_regconfig() -> None:
+    variant = plannable_variant(statement(
+        "SELECT id FROM docs WHERE to_tsvector($2, body) @@ plainto_tsquery($1)"))
+    assert variant is not None
+    assert "to_tsvector(CAST($2 AS pg_catalog.regconfig), body)" in variant.text
+
+
+def test_an_update_is_planned_as_the_select_that_finds_its_rows() -> None:
+    read = read_equivalent(Statement(queryid=1, text="UPDATE docs SET body = $1 WHERE id = $2",
+                                     kind="update"))
+    assert read is not None and read.plain_select
+    assert read.text == "SELECT docs.ctid FROM docs WHERE id = $1"

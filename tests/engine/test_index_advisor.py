@@ -328,3 +328,72 @@ def test_a_statement_over_a_view_gets_the_index_on_the_base_table_it_filters(
              if r.object.columns}
     assert ("orders", "user_id") in found
     assert ("order_totals", "user_id") in found
+
+
+PARTITIONED = """
+CREATE TABLE events (id bigint NOT NULL, account_id bigint NOT NULL, kind text NOT NULL,
+                     created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at);
+CREATE TABLE events_2024 PARTITION OF events
+  FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_2025 PARTITION OF events
+  FOR VALUES FROM ('2025-01-01') TO ('2026-01-01') PARTITION BY LIST (kind);
+CREATE TABLE events_2025_a PARTITION OF events_2025 FOR VALUES IN ('a');
+CREATE TABLE events_2025_b PARTITION OF events_2025 DEFAULT;
+INSERT INTO events
+  SELECT i, i % 5000, CASE WHEN i % 2 = 0 THEN 'a' ELSE 'b' END,
+         timestamptz '2024-01-01' + make_interval(mins => i * 5)
+    FROM generate_series(1, 200000) i;
+ANALYZE;
+"""
+
+
+def test_a_partitioned_table_gets_its_index_on_the_parent_built_partition_by_partition(
+        pg: PgDatabase, hypopg: bool) -> None:
+    seed(pg, PARTITIONED, hypopg)
+    run(pg, [("SELECT * FROM events WHERE account_id = %s", (lambda i: i,))])
+    before = pg.fetch(CATALOG_STATE)
+    report = analyze_live(pg.dsn, config.load(env={}))
+    [found] = [r for r in creates(report.recommendations) if r.object.table == "events"]
+    assert found.object.columns == ("account_id",)
+    assert found.impact["confidence"] == ("what-if" if hypopg else "estimate")
+    action = found.action
+    assert action and action.sql and action.undo_sql
+    assert "ON ONLY public.events " in action.sql
+    assert action.sql.count("CREATE INDEX CONCURRENTLY") == 3
+    assert action.sql.count("ATTACH PARTITION") == 4
+    run_script(pg, action.sql)
+    built = pg.fetch("SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c "
+                     "ON c.oid = i.indexrelid WHERE i.indrelid = 'events'::regclass")
+    assert built == [(found.object.index, True)]
+    run_script(pg, action.undo_sql)
+    assert pg.fetch(CATALOG_STATE) == before
+
+
+def test_full_text_search_with_a_normalized_configuration_gets_the_gin_index_it_can_use(
+        pg: PgDatabase, hypopg: bool) -> None:
+    if hypopg:
+        pytest.skip("the what-if path does not judge this GIN candidate yet (issue 10)")
+    seed(pg, """
+        CREATE TABLE notes (id bigint PRIMARY KEY, title text NOT NULL, body text NOT NULL,
+                            title_tsv tsvector GENERATED ALWAYS AS
+                              (to_tsvector('english', title)) STORED);
+        INSERT INTO notes (id, title, body)
+          SELECT i, 'note ' || i, 'running words ' || md5(i::text)
+            FROM generate_series(1, 60000) i;
+        ANALYZE;
+    """, hypopg)
+    pg.execute("SELECT pg_stat_reset()")  # the load is not the workload: no write overhead
+    query = "SELECT id FROM notes WHERE to_tsvector('english', body) @@ plainto_tsquery(%s)"
+    run(pg, [(query, ("runs",))], times=60)
+    assert pg.fetch("SELECT count(*) FROM pg_stat_statements "
+                    "WHERE query LIKE '%to_tsvector($_, body)%'") == [(1,)]
+    report = analyze_live(pg.dsn, config.load(env={}))
+    [found] = [r for r in creates(report.recommendations) if r.object.table == "notes"]
+    action = found.action
+    assert action and action.sql
+    assert "USING gin ((to_tsvector('english'::regconfig, body)))" in action.sql
+    run_script(pg, action.sql)
+    with psycopg.connect(pg.dsn, autocommit=True) as conn:
+        conn.execute("SET enable_seqscan = off")
+        plan = conn.execute(("EXPLAIN " + query.replace("%s", "'runs'")).encode()).fetchall()
+    assert any(found.object.index in str(row[0]) for row in plan)
