@@ -102,7 +102,7 @@ class Snapshot:
                 record = collector.record if collector is not None else DERIVED.get(name)
                 if record is None:
                     continue  # written by a newer pgsage: keep what we understand
-                data[name] = [make_record(record, row) for row in rows]
+                data[name] = [_row(record, row, name) for row in rows]
             return cls(
                 taken_at=float(doc["taken_at"]),
                 target=Target(**doc["target"]),
@@ -110,8 +110,13 @@ class Snapshot:
                 data=data,
                 pgsage_version=str(doc.get("pgsage_version", "unknown")),
             )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise SnapshotFileError(f"{source} is damaged: {type(exc).__name__}: {exc}") from None
+        except _Damaged as exc:
+            raise SnapshotFileError(f"{source} is damaged: {exc}") from None
+        except KeyError as exc:
+            raise SnapshotFileError(f"{source} is damaged: it has no {exc} entry") from None
+        except (TypeError, ValueError, AttributeError):
+            raise SnapshotFileError(f"{source} is damaged: its data, target, collectors or "
+                                    "taken_at entry does not have the expected shape") from None
 
     def save(self, path: Path) -> None:
         data = json.dumps(self.to_json(), separators=(",", ":")).encode()
@@ -133,3 +138,24 @@ class Snapshot:
             raise SnapshotFileError(f"snapshot file {path} is not valid JSON: {exc}") from None
         return cls.from_json(doc, source=f"snapshot file {path}")
 
+
+
+class _Damaged(Exception):
+    """What is wrong with a snapshot's data, in the user's terms."""
+
+
+def _row(record: type[Any], row: Any, name: str) -> Any:
+    """One record of the `name` entry, or _Damaged saying which fields are missing."""
+    if not isinstance(row, Mapping):
+        raise _Damaged(f"a row of {name!r} is not an object")
+    fields = [f for f in dataclasses.fields(record)
+              if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [f.name for f in fields if f.name not in row]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
+                                          else "")
+        raise _Damaged(f"a row of {name!r} lacks {shown}")
+    try:
+        return make_record(record, row)
+    except (TypeError, ValueError) as exc:
+        raise _Damaged(f"a row of {name!r} has a value of the wrong kind") from exc
