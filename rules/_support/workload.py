@@ -1,8 +1,9 @@
 """What the query, plan, partitioning, pooling and scaling rules share about statements.
 
 They judge a statement by its queryid, through `model.totals` (the model sums the counters
-per queryid once). The workload's total time counts top-level entries only: with `pg_stat_statements.track = all`, a statement run
-inside a function is also inside its caller's time.
+per queryid once). The workload's total time counts top-level entries only: with
+`pg_stat_statements.track = all`, a statement run inside a function is also inside its
+caller's time.
 """
 
 from __future__ import annotations
