@@ -10,7 +10,9 @@ client cannot hold the accept loop), under a socket timeout.
 Basic auth checks bcrypt hashes from the configuration on every endpoint. A bcrypt check
 costs ~0.2 s of CPU by design, so verified credentials are remembered (as a SHA-256 of
 user and password, never the password) until the configuration is reloaded — the same
-trade-off Prometheus' exporter-toolkit makes. Failed attempts are never cached.
+trade-off Prometheus' exporter-toolkit makes. Failed attempts are never cached; they are
+rate-limited (`FAILURES_PER_WINDOW`), and an unknown user costs a bcrypt check of the same
+work factor as a known one.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,16 +47,35 @@ JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 METRICS = "text/plain; version=0.0.4; charset=utf-8"
 
-_DUMMY_HASH = bcrypt.hashpw(b"pgsage-timing-equaliser", bcrypt.gensalt(rounds=10))
+FAILURES_PER_WINDOW = 10
+FAILURE_WINDOW_S = 10.0
+"""At most this many failed logins are checked (with bcrypt) per window; later ones in the
+window are refused unchecked, so bad requests cannot take the CPUs. Credentials verified
+before are remembered, so known clients keep working meanwhile."""
+
+
+def _cost(hashed: bytes) -> int:
+    """The work factor of a bcrypt hash (`$2b$12$...` -> 12)."""
+    try:
+        return int(hashed.split(b"$")[2])
+    except (IndexError, ValueError):
+        return 12
 
 
 class Authenticator:
     """HTTP basic auth against bcrypt hashes; None users means auth is off."""
 
-    def __init__(self, users: Mapping[str, bytes] | None) -> None:
+    def __init__(self, users: Mapping[str, bytes] | None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.users = dict(users) if users else None
         self._verified: set[bytes] = set()
+        self._failures: deque[float] = deque()
+        self._clock = clock
         self._lock = threading.Lock()
+        # An unknown user is checked against a hash of the same cost as the real ones, so
+        # that both take as long and timing does not tell which user names exist.
+        cost = max((_cost(h) for h in (self.users or {}).values()), default=12)
+        self._dummy = bcrypt.hashpw(b"pgsage-timing-equaliser", bcrypt.gensalt(rounds=cost))
 
     def check(self, header: str | None) -> bool:
         if self.users is None:
@@ -70,14 +93,23 @@ class Authenticator:
         with self._lock:
             if any(hmac.compare_digest(token, known) for known in self._verified):
                 return True
+            if not self._may_check():
+                return False
         hashed = self.users.get(user)
-        # An unknown user costs a bcrypt check too, so timing does not reveal user names.
-        ok = bcrypt.checkpw(password.encode(), hashed or _DUMMY_HASH) and hashed is not None
-        if ok:
-            with self._lock:
-                if len(self._verified) < 1000:
-                    self._verified.add(token)
+        ok = bcrypt.checkpw(password.encode(), hashed or self._dummy) and hashed is not None
+        with self._lock:
+            if ok and len(self._verified) < 1000:
+                self._verified.add(token)
+            elif not ok:
+                self._failures.append(self._clock())
         return ok
+
+    def _may_check(self) -> bool:
+        """Whether the failed-login budget of the current window has room (under the lock)."""
+        now = self._clock()
+        while self._failures and now - self._failures[0] > FAILURE_WINDOW_S:
+            self._failures.popleft()
+        return len(self._failures) < FAILURES_PER_WINDOW
 
 
 def ssl_context(tls: TlsConfig | None) -> ssl.SSLContext | None:
