@@ -57,7 +57,16 @@ from pgsage.analyzer.sidecar.runner import (
 from pgsage.analyzer.sidecar.session import AsyncSession, Backoff, ConnectionEvents, TargetDown
 from pgsage.analyzer.sidecar.settings import GroupConfig, TargetConfig, sidecar_of, with_sidecar
 from pgsage.analyzer.sidecar.state import GroupStats, TargetState, health_rows
-from pgsage.analyzer.sidecar.web import JSON, METRICS, TEXT, App, Authenticator, Response, WebServer
+from pgsage.analyzer.sidecar.web import (
+    JSON,
+    METRICS,
+    TEXT,
+    App,
+    Authenticator,
+    ListenError,
+    Response,
+    WebServer,
+)
 from pgsage.analyzer.sidecar.web import ssl_context as make_ssl_context
 from pgsage.collectors.statements import StatementStats
 
@@ -588,6 +597,8 @@ async def serve(config: Config, loader: Loader | None = None) -> int:
     loop = asyncio.get_running_loop()
     try:
         await sidecar.start()
+    except ListenError:
+        raise  # nothing runs yet: the CLI prints it as its one error line
     except OSError as exc:
         log.error("%s", exc)
         await sidecar.stop()

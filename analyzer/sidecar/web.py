@@ -35,6 +35,7 @@ from typing import Any
 
 import bcrypt
 
+from pgsage.analyzer.errors import UsageError
 from pgsage.analyzer.sidecar.settings import TlsConfig
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ Response = tuple[int, str, Body]
 JSON = "application/json"
 TEXT = "text/plain; charset=utf-8"
 METRICS = "text/plain; version=0.0.4; charset=utf-8"
+
+class ListenError(UsageError):
+    """The address to listen on is taken or cannot be used: the user's input (exit 2)."""
+
 
 FAILURES_PER_WINDOW = 10
 FAILURE_WINDOW_S = 10.0
@@ -208,7 +213,8 @@ class WebServer:
         try:
             self._server = cls((host, port), _Handler, bind_and_activate=True)
         except OSError as exc:
-            raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            raise ListenError(f"cannot listen on {host}:{port}: "
+                              f"{(exc.strerror or str(exc)).lower()}") from None
         self._server.app = app
         self.host = host
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={

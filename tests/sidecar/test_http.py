@@ -114,7 +114,7 @@ def test_listen_address_in_use_is_one_clear_error() -> None:
     port = free_port()
     first = web.WebServer("127.0.0.1", port, web.App({}, Authenticator(None), None)).start()
     try:
-        with pytest.raises(OSError, match=rf"cannot listen on 127.0.0.1:{port}"):
+        with pytest.raises(web.ListenError, match=rf"cannot listen on 127.0.0.1:{port}"):
             web.WebServer("127.0.0.1", port, web.App({}, Authenticator(None), None))
     finally:
         first.stop()
