@@ -72,6 +72,10 @@ class PgStatStatementsMissing(Rule[NoOptions]):
         reason = model.skipped_reason("statements")
         if reason is None:
             return
+        # Unknown when whether the extension exists was not read either (a session that
+        # died early): the report lists both sources as skipped, never a false "create it".
+        if not model.collected("extensions"):
+            return
         setting = model.setting("shared_preload_libraries")
         libraries = preload_list(setting) if setting is not None else None
         preloaded = (EXTENSION in libraries if libraries is not None

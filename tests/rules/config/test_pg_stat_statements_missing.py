@@ -147,3 +147,10 @@ def test_every_rule_runs_without_pg_stat_statements(code: str) -> None:
     rule = REGISTRY[code]
     found = list(rule.check(m, rule.Options()))
     assert all(f.rule == code for f in found)
+
+
+def test_a_session_that_read_nothing_gives_no_finding_only_skipped_sources() -> None:
+    deadline = "no answer within 10 s (client deadline)"
+    m = make_model(failed={"statements": deadline, "statements_info": deadline,
+                           "extensions": deadline, "settings": deadline})
+    assert findings(m) == []
