@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from pgsage.analyzer import __version__
+from pgsage.analyzer.app.migration import migration_app
 from pgsage.analyzer.engine import config as config_mod
 from pgsage.analyzer.engine.pipeline import analyze as run_rules
 from pgsage.analyzer.engine.pipeline import analyze_live, indexes_live, take_snapshot
@@ -41,6 +42,7 @@ app = typer.Typer(
 )
 rules_app = typer.Typer(help="List and explain the rules.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(migration_app, name="migration")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 """stderr; soft_wrap keeps each message on one line, whatever the terminal's width."""

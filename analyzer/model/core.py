@@ -82,7 +82,8 @@ class Window:
     """None when the counters' start cannot be known (e.g. never reset since initdb)."""
     end: float
     kind: str
-    """`between-snapshots` (two snapshots of the same counters) or `since-reset`."""
+    """`between-snapshots` (two snapshots of the same counters), `since-reset`, or `none`
+    (offline work that reads no counters: `pgsage migration check` without a DSN)."""
     since: str = "statistics were last reset"
     """What began a since-reset window, in words, for `describe()`."""
 
@@ -101,6 +102,8 @@ class Window:
 
     def describe(self) -> str:
         """The window as a noun phrase: `over {describe()}` in a finding's text."""
+        if self.kind == "none":
+            return "no counters (offline)"
         if self.start is None:
             return f"the time since {self.since} (start unknown)"
         span = _span(self.seconds)
