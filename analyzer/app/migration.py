@@ -180,7 +180,7 @@ def _live(files: list[tuple[str, str]], dsn: str, version: int | None, single_tx
         notes.append("not in the live database (created by the migration or misnamed): "
                      + ", ".join(missing[:10]))
     params = parse_dsn(dsn)
-    host = describe_target(params).split("/")[0]
+    host = params.get("host") or params.get("hostaddr") or describe_target({}).split("/")[0]
     target = Target(str(where["database"]), host, where["port"], server)
     return reports, evidence, target
 

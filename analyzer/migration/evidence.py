@@ -63,7 +63,7 @@ class Evidence:
     every lock request conflicting with theirs wait for them."""
     timeouts: Timeouts
     throughput: float = DEFAULT_THROUGHPUT
-    throughput_method: str = "assumed 200 MB/s sequential (give --throughput to change it)"
+    throughput_method: str = "an assumed sequential rate; --throughput sets it"
     notes: list[str] = field(default_factory=list)
 
     def find(self, relation: str) -> RelationEvidence | None:
@@ -93,8 +93,8 @@ def hold_time(effect: str, rel: RelationEvidence, evidence: Evidence) -> tuple[f
         size, how = rel.heap_bytes, "scan: heap read"
     else:
         return 0.0, "catalog only: as long as the lock is queued, not the table size"
-    return size / rate, (f"{how} of {format_bytes(size)} at {format_bytes(int(rate))}/s "
-                         f"({evidence.throughput_method})")
+    return size / rate, (f"{how} of {format_bytes(size)} at {format_bytes(int(rate))}/s, "
+                         f"{evidence.throughput_method}")
 
 
 def cost(effect: str, mode: str, rel: RelationEvidence, evidence: Evidence) -> Cost:

@@ -17,6 +17,9 @@ from pgsage.analyzer.units import format_bytes, format_duration
 
 BUSY_BLOCKED = 1000.0
 """Blocked statements (writes or reads) from which a finding is raised to high."""
+QUEUE_ONLY = frozenset({"MG015", "MG017"})
+"""Findings about waiting in the lock queue, not about the work done under the lock: the
+live queue is MG023's, so they carry no hold-time estimate."""
 
 
 def recommendations(report: FileReport, evidence: Evidence | None) -> list[Recommendation]:
@@ -51,7 +54,8 @@ def _recommendation(path: str, stmt: StatementReport | None, f: Finding,
         ev["effects"] = dict(stmt.effects)
         ev["safe_rewrite_locks"] = dict(f.rewrite_locks)
     impact: dict[str, Any] = {}
-    if evidence is not None and stmt is not None and f.relation is not None:
+    if evidence is not None and stmt is not None and f.relation is not None \
+            and f.code not in QUEUE_ONLY:
         live, impact, busy = _live_cost(stmt, f.relation, evidence)
         if live:
             detail += " Live: " + live

@@ -88,7 +88,7 @@ def test_a_big_table_gets_a_hold_time_with_its_method(pg) -> None:
     assert mg006.impact["relation_bytes"] > 20_000_000
     assert mg006.impact["estimated_hold_seconds"] > 0
     assert "rewrite: read + write" in mg006.impact["hold_estimate_method"]
-    assert "assumed 200 MB/s" in mg006.impact["hold_estimate_method"]
+    assert "at 200.0 MB/s, an assumed sequential rate" in mg006.impact["hold_estimate_method"]
 
 
 def test_the_roles_lock_timeout_is_reported(pg) -> None:
