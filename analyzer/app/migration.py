@@ -275,3 +275,60 @@ def check(
 
     guarded(body)
 
+
+@migration_app.command("plan")
+def plan(
+    target: Annotated[Path, typer.Option(
+        "--target", help="The target schema (SQL), loaded into a throwaway server.",
+        show_default=False)],
+    args: Annotated[list[str] | None, typer.Argument(
+        help="A libpq DSN or URI of the live database (none: plan from an empty one).",
+        metavar="[DSN]", show_default=False)] = None,
+    rename: Annotated[list[str] | None, typer.Option(
+        "--rename", metavar="<old=new>",
+        help="A rename the diff cannot tell from drop + add: table=new or table.col=new; "
+             "repeatable.")] = None,
+    script: Annotated[Path | None, typer.Option(
+        "--script", help="Write the plan as a runnable SQL script to this file.")] = None,
+    server_version: Annotated[str | None, typer.Option(
+        "--server-version", metavar="<version>", help="Without a DSN: plan for this version.")]
+    = None,
+    sample: Annotated[str, typer.Option(
+        "--sample", metavar="<duration>",
+        help="With a DSN: measure writes and reads per second over this long.")] = "5s",
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
+    = Format.TABLE,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write the report to this file, not stdout.")] = None,
+    fail_on: Annotated[str | None, typer.Option(
+        "--fail-on", metavar="<severity>",
+        help="Exit 1 when a finding at or above this severity exists.")] = None,
+) -> None:
+    """An expand / backfill / contract plan from the live schema to a target schema."""
+    from pgsage.analyzer.app.cli import _severity, emit, guarded
+    from pgsage.analyzer.app.migration_plan import plan_report
+    from pgsage.analyzer.migration.plan import parse_renames
+
+    threshold = _severity(fail_on)
+    sample_s = _duration(sample, "'--sample'")
+
+    def body() -> None:
+        if args and len(args) > 1:
+            raise UsageError("give at most one DSN")
+        try:
+            renames = parse_renames(rename or [])
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        version = parse_version(server_version) if server_version else None
+        text = read_files([str(target)])[0][1]
+        report, built = plan_report(text, args[0] if args else None, version, renames,
+                                    sample_s)
+        if script is not None:
+            try:
+                script.write_text(built.script())
+            except OSError as exc:
+                raise UsageError(f"cannot write {script}: {exc.strerror}") from None
+        emit(report, fmt, output, threshold)
+
+    guarded(body)
+

@@ -418,6 +418,7 @@ def _rename(node: Any, rep: StatementReport, st: _State) -> None:
     rep.command = f"RENAME {what.upper()}"
     _add(rep, target, L.ACCESS_EXCLUSIVE)
     _effect(rep, target, CATALOG)
+    _follow_rename(node, what, target, st)
     if what not in ("table", "column") or not st.existing(target):
         return
     t = R.qualified(target)
@@ -447,6 +448,19 @@ def _rename(node: Any, rep: StatementReport, st: _State) -> None:
              "the old name working (a view for a table; a second column kept in sync for a "
              "column) until the code no longer uses it.", safe, target, columns,
              {target: L.ACCESS_EXCLUSIVE})
+
+
+def _follow_rename(node: Any, what: str, target: str, st: _State) -> None:
+    """Later statements of the file see the new names with what was known of the old."""
+    if what == "table":
+        new = ".".join([*target.split(".")[:-1], node.newname])
+        cols = st.columns.get(target) or st.columns.get(R.bare(target))
+        if cols is not None:
+            st.columns[new] = cols
+    elif what == "column":
+        cols = st.columns.get(target) or st.columns.get(R.bare(target))
+        if cols is not None and node.subname in cols:
+            cols[node.newname] = cols.pop(node.subname)
 
 
 def _vacuum(node: Any, rep: StatementReport, st: _State) -> None:

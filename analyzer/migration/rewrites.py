@@ -116,12 +116,16 @@ def not_null_steps(table: str, column: str) -> str:
 
 
 def shadow_column_swap(table: str, column: str, new_type: str, convert_row: str,
-                       convert_new: str) -> str:
+                       convert_new: str, retried: bool = True) -> str:
     """ALTER COLUMN TYPE as expand (shadow column + trigger), backfill, swap.
 
     `convert_row` is the conversion of the column as the backfill reads it, `convert_new`
-    the same on the trigger's NEW record; both already deparsed.
+    the same on the trigger's NEW record; both already deparsed. `retried=False` gives the
+    statements without their lock_timeout loops (what they are judged by).
     """
+    def locked(statement: str) -> str:
+        return with_lock_timeout(statement) if retried else statement + ";"
+
     t, c = qualified(table), ident(column)
     tmp = ident(f"{column}_new")
     old = ident(f"{column}_old")
@@ -131,15 +135,15 @@ def shadow_column_swap(table: str, column: str, new_type: str, convert_row: str,
     tag = _dollar_tag(body)
     pending = f"{tmp} IS DISTINCT FROM {convert_row}"
     return (
-        f"ALTER TABLE {t} ADD COLUMN {tmp} {new_type};\n"
+        f"{locked(f'ALTER TABLE {t} ADD COLUMN {tmp} {new_type}')}\n"
         f"CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS {tag}\n{body}\n{tag};\n"
-        f"CREATE TRIGGER {trig} BEFORE INSERT OR UPDATE ON {t}\n"
-        f"  FOR EACH ROW EXECUTE FUNCTION {fn}();\n"
+        + locked(f"CREATE TRIGGER {trig} BEFORE INSERT OR UPDATE ON {t} "
+                            f"FOR EACH ROW EXECUTE FUNCTION {fn}()") + "\n"
         f"{batched_update(table, f'{tmp} = {convert_row}', pending)}\n"
         "-- recreate the column's indexes and constraints on the new column here "
         "(CREATE INDEX CONCURRENTLY, ADD CONSTRAINT ... NOT VALID + VALIDATE)\n"
-        f"{with_lock_timeout(_swap(t, c, tmp, old, trig, fn))}\n"
-        f"ALTER TABLE {t} DROP COLUMN {old};")
+        f"{locked(_swap(t, c, tmp, old, trig, fn))}\n"
+        f"{locked(f'ALTER TABLE {t} DROP COLUMN {old}')}")
 
 
 def _swap(t: str, c: str, tmp: str, old: str, trig: str, fn: str) -> str:
