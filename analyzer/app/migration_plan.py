@@ -123,8 +123,8 @@ def plan_report(target_sql: str, dsn: str | None, version: int | None,
         evidence = _evidence(dsn, plan, server, sample_s)
     steps, recs = judge_steps(plan, server, schema, evidence)
     notes.extend(f"plan: {w}" for w in plan.warnings)
-    window = (Window(started, started, "none") if evidence is None else
-              Window(started, started + evidence.sample_seconds, "sample"))
+    window = (Window(None, started, "none") if evidence is None else
+              Window(started, started + evidence.sample_seconds, "between-snapshots"))
     report = Report(
         target=target, window=window,
         collectors={"migration": CollectorStatus(True, len(steps), time.time() - started)},

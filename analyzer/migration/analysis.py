@@ -828,8 +828,16 @@ def _add_column(cd: Any, t: str, rep: StatementReport, st: _State, existing: boo
     if reason:
         _effect(rep, t, REWRITE)
         if existing:
-            safe = _add_column_safely(t, col, ts, default, serial or reason.startswith("an id"),
-                                      not_null, st)
+            sequence = serial or reason.startswith("an id")
+            if default is None and not sequence:
+                _finding(rep, "MG004", Severity.MEDIUM,
+                         f"ADD COLUMN {t}.{col} rewrites the table",
+                         f"{reason}; the table and its indexes are rewritten under ACCESS "
+                         "EXCLUSIVE (reads and writes wait). There is no online form: a plain "
+                         "column filled by a trigger and a batched backfill can replace it, "
+                         "or run it off-peak.", relation=t, columns=(col,))
+                return
+            safe = _add_column_safely(t, col, ts, default, sequence, not_null, st)
             _finding(rep, "MG004", Severity.MEDIUM, f"ADD COLUMN {t}.{col} rewrites the table",
                      f"{reason}; the table and its indexes are rewritten under ACCESS "
                      "EXCLUSIVE (reads and writes wait). Add it without the default, set the "

@@ -224,3 +224,12 @@ def test_lock_conflict_matrix_symmetric():
     for a in LOCK_ORDER:
         for b in LOCK_ORDER:
             assert conflicts(a, b) == conflicts(b, a)
+
+
+def test_a_stored_generated_column_rewrites_and_has_no_online_form() -> None:
+    """Found by the squawk benchmark: a rewrite with no DEFAULT to backfill from."""
+    sql = "ALTER TABLE users ADD COLUMN d int GENERATED ALWAYS AS (qty * 2) STORED"
+    finding = next(f for _, f in analyze_sql(sql, 170000, schema=S).all_findings()
+                   if f.code == "MG004")
+    assert finding.safe_sql == ""
+    assert "no online form" in finding.detail
