@@ -17,7 +17,7 @@ from pgsage.analyzer.advisor.inputs import hypopg_schema
 from pgsage.analyzer.advisor.search import advise_with_hypopg
 from pgsage.analyzer.engine.advise import advise, ask
 from pgsage.analyzer.engine.config import Config
-from pgsage.analyzer.errors import UsageError
+from pgsage.analyzer.errors import ServerError, UsageError
 from pgsage.analyzer.live.collect import collect
 from pgsage.analyzer.live.connection import Session
 from pgsage.analyzer.live.explain import Planner, SessionCompromised
@@ -60,10 +60,20 @@ def take_snapshot(dsn: str | None, config: Config) -> Snapshot:
 
 def _collect(session: Session, known: set[int] | None = None) -> Snapshot:
     log.info("collecting a snapshot")
-    snapshot = collect(session, known_query_texts=known or ())
+    try:
+        snapshot = collect(session, known_query_texts=known or ())
+    except TimeoutError as exc:  # the bootstrap query itself got no answer
+        raise ServerError(f"the session died while collecting: {exc}") from None
     failed = [name for name, status in snapshot.status.items() if not status.ok]
     log.info("collected %d sources%s", len(snapshot.status),
              f" ({len(failed)} skipped: {', '.join(failed)})" if failed else "")
+    if session.conn.closed or session.conn.broken:
+        # The session died (a frozen backend, the client deadline): the sources it did not
+        # read would read as absent, so this is an error, not a report.
+        reasons = [s.reason for s in snapshot.status.values() if not s.ok and s.reason]
+        why = next((r for r in reasons if "deadline" in r), reasons[0] if reasons else "?")
+        raise ServerError(f"the session died while collecting ({len(failed)} of "
+                          f"{len(snapshot.status)} sources unread): {why}")
     return snapshot
 
 
