@@ -85,28 +85,54 @@ def calls_by_queryid(model: Model) -> dict[int, int]:
 
 def rows_written(model: Model, relid: int) -> tuple[float, float]:
     """(rows inserted or non-HOT updated, HOT updates) on a table over the statements' window
-    (a partitioned table's: its partitions'); zero where the table counters cover another
-    time (`write_cost_note` says so)."""
+    (a partitioned table's: its partitions').
+
+    From the table counters where they cover the statements' window; otherwise from the
+    rows pg_stat_statements' own INSERT and UPDATE statements on the table wrote, which share
+    the reads' window whatever the table counters cover (`write_cost_note` says which)."""
     table = model.tables.get(relid)
     if table is None:
         return 0.0, 0.0
     if table.relkind == "p":
         parts = [rows_written(model, p.relid) for p in leaf_partitions(model, relid)]
         return sum(w for w, _ in parts), sum(h for _, h in parts)
+    if not model.same_window:
+        return _written_by_statements(model, relid)
     ins = model.table_counter_over_window(relid, "n_tup_ins") or 0.0
     upd = model.table_counter_over_window(relid, "n_tup_upd") or 0.0
     hot = model.table_counter_over_window(relid, "n_tup_hot_upd") or 0.0
     return ins + max(upd - hot, 0.0), hot
 
 
+def _written_by_statements(model: Model, relid: int) -> tuple[float, float]:
+    """Rows the window's INSERT and UPDATE statements whose one target is this table wrote;
+    the HOT share of the updates is the table's own (a ratio, over its counters' window)."""
+    inserted = updated = 0.0
+    for queryid, st in model.workload.statements.items():
+        if st.kind not in ("insert", "update") or queryid not in model.totals:
+            continue
+        targets = set(st.updated_columns) if st.kind == "update" else st.tables
+        if len(targets) != 1 or next(iter(targets)).relid != relid:
+            continue
+        rows = model.totals[queryid].rows
+        if st.kind == "update":
+            updated += rows
+        else:
+            inserted += rows
+    table = model.tables[relid]
+    hot_share = ((table.n_tup_hot_upd or 0) / table.n_tup_upd) if table.n_tup_upd else 0.0
+    hot = updated * hot_share
+    return inserted + updated - hot, hot
+
+
 def write_cost_note(model: Model) -> str | None:
-    """Why the plan's write overhead is not counted, when it cannot be."""
+    """Where the plan's write overhead comes from, when not from the table counters."""
     if model.same_window:
         return None
-    return ("write overhead not counted: pg_stat_statements covers "
-            f"{model.window.describe()} and the table counters {model.counter_window.describe()}"
-            "; rows written can only be weighed against reads over one window (--interval or "
-            "--baseline measure both)")
+    return ("write overhead counted from the rows pg_stat_statements' INSERT and UPDATE "
+            f"statements wrote over {model.window.describe()}: the table counters cover "
+            f"{model.counter_window.describe()}, another window, so they are not weighed "
+            "against the reads (--interval or --baseline measure both over one window)")
 
 
 def updated_columns(workload: Workload, table: TableRef) -> set[str]:
