@@ -25,7 +25,7 @@ from pgsage.analyzer.live.connection import Session, first_line
 from pgsage.analyzer.live.explain import Planner, SessionCompromised
 from pgsage.analyzer.live.trust import TrustOptions
 from pgsage.analyzer.model.core import Model
-from pgsage.analyzer.model.plan_tree import NotExplainable, catalog_only, record, top_queryids
+from pgsage.analyzer.model.plan_tree import NotExplainable, record, top_queryids
 from pgsage.analyzer.model.snapshot import CollectorStatus, Snapshot
 from pgsage.collectors.plans import NAME, StatementPlan
 
@@ -71,7 +71,9 @@ def collect_plans(session: Session, model: Model, options: PlanOptions | None = 
                 refused["time budget spent"] = refused.get("time budget spent", 0) + 1
                 break
             statement = workload.statements.get(queryid)
-            if statement is None or not statement.plain_select or catalog_only(statement):
+            # Only statements over the application's tables: one over none (pgsage's own
+            # bootstrap, `SELECT now()`) has no plan a rule could improve.
+            if statement is None or not statement.plain_select or not statement.tables:
                 continue
             try:
                 plan = planner.plan(statement)

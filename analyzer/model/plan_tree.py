@@ -52,7 +52,9 @@ SHAPE_KEYS = ("Node Type", "Join Type", "Strategy", "Partial Mode", "Parent Rela
 """What a plan hash covers: everything that makes a plan a different plan, no numbers."""
 
 
-CATALOG_NAME = re.compile(r"^(pg_catalog\.|information_schema\.|pg_)", re.IGNORECASE)
+CATALOG_NAME = re.compile(r"^(?:[^.]+\.)?(?:pg_|information_schema\.)", re.IGNORECASE)
+"""A system catalog or view, or a monitoring view an extension adds in any schema
+(`public.pg_stat_statements_info`): pgsage's own collection reads those."""
 
 
 def catalog_only(statement: Statement | None) -> bool:

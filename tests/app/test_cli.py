@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
@@ -247,6 +247,11 @@ def test_a_wrong_password_exits_3_and_is_never_printed(pg, password_role,
         dsn = pg.server.dsn(pg.name, user=role)
         env["PGPASSWORD"] = wrong
     run = pgsage("analyze", dsn, env=env)
+    if form != "PGPASSWORD":  # a password on the command line is warned about first
+        warning, _, rest = run.err.partition("\n")
+        assert warning.startswith("pgsage: warning: a password in the DSN"), run.err
+        assert wrong not in warning and password not in warning
+        run = replace(run, err=rest)
     assert_error(run, 3, "password authentication failed", secrets=(wrong, password))
 
 
