@@ -232,6 +232,18 @@ def _size(value: str, flag: str) -> int:
     return size
 
 
+SampleOption = Annotated[str, typer.Option(
+    "--sample", metavar="<duration>",
+    help="With a DSN: measure writes and reads per second over this long.")]
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
+OutputOption = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write the report to this file, not stdout.")]
+FailOnOption = Annotated[str | None, typer.Option(
+    "--fail-on", metavar="<severity>",
+    help="Exit 1 when a finding at or above this severity exists.")]
+"""Options `check` and `plan` share, declared once."""
+
+
 @migration_app.command("check")
 def check(
     args: Annotated[list[str], typer.Argument(
@@ -245,19 +257,13 @@ def check(
         "--single-transaction",
         help="Each file runs in one transaction (as most migration tools run them).")]
     = False,
-    sample: Annotated[str, typer.Option(
-        "--sample", metavar="<duration>",
-        help="With a DSN: measure writes and reads per second over this long.")] = "5s",
+    sample: SampleOption = "5s",
     throughput: Annotated[str, typer.Option(
         "--throughput", metavar="<size>",
         help="Sequential throughput per second hold times are estimated with.")] = "200MB",
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
-    = Format.TABLE,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the report to this file, not stdout.")] = None,
-    fail_on: Annotated[str | None, typer.Option(
-        "--fail-on", metavar="<severity>",
-        help="Exit 1 when a finding at or above this severity exists.")] = None,
+    fmt: FormatOption = Format.TABLE,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
 ) -> None:
     """Each statement's locks, rewrite/scan, live cost and a safe rewrite (MG rules)."""
     from pgsage.analyzer.app.cli import _severity, emit, guarded
@@ -293,16 +299,10 @@ def plan(
     server_version: Annotated[str | None, typer.Option(
         "--server-version", metavar="<version>", help="Without a DSN: plan for this version.")]
     = None,
-    sample: Annotated[str, typer.Option(
-        "--sample", metavar="<duration>",
-        help="With a DSN: measure writes and reads per second over this long.")] = "5s",
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Report format.")]
-    = Format.TABLE,
-    output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the report to this file, not stdout.")] = None,
-    fail_on: Annotated[str | None, typer.Option(
-        "--fail-on", metavar="<severity>",
-        help="Exit 1 when a finding at or above this severity exists.")] = None,
+    sample: SampleOption = "5s",
+    fmt: FormatOption = Format.TABLE,
+    output: OutputOption = None,
+    fail_on: FailOnOption = None,
 ) -> None:
     """An expand / backfill / contract plan from the live schema to a target schema."""
     from pgsage.analyzer.app.cli import _severity, emit, guarded
