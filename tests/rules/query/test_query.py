@@ -111,13 +111,15 @@ def test_temp_spill_ignores_small_spills_and_maintenance_commands() -> None:
 
 # --- QY003 N+1 -------------------------------------------------------------------------------
 
-def n_plus_one_model(calls: int = 5000, rows: int = 5000) -> Model:
+def n_plus_one_model(calls: int = 5000, rows: int = 5000, parent_calls: int = 10,
+                     parent_rows: int = 5000) -> Model:
     customers = make_table("customers", rows=10_000)
     orders = make_table("orders", rows=100_000)
     return make_model(
         tables=[customers, orders], indexes=[make_pkey(customers), make_pkey(orders)],
         statements=[stmt(1, "SELECT id, name FROM customers WHERE id = $1", calls, 900.0, rows),
-                    stmt(2, "SELECT customer_id FROM orders WHERE day = $1", 10, 50.0, 5000)],
+                    stmt(2, "SELECT customer_id FROM orders WHERE day = $1", parent_calls,
+                         50.0, parent_rows)],
         data={"columns": [make_column(customers, "id"), make_column(customers, "name", "text"),
                           make_column(orders, "id"), make_column(orders, "customer_id"),
                           make_column(orders, "day", "date")]})
@@ -133,9 +135,65 @@ def test_n_plus_one_names_the_loop_its_parent_and_the_batched_rewrite() -> None:
     assert f.object.columns == ("id",)
 
 
-def test_n_plus_one_needs_many_calls_of_few_rows() -> None:
-    assert run("QY003", n_plus_one_model(calls=100, rows=100)) == []
-    assert run("QY003", n_plus_one_model(calls=5000, rows=250_000)) == []
+def test_n_plus_one_is_found_whatever_each_lookup_returns() -> None:
+    """A list of 5,000 orders and one lookup of each order's 8 lines: still the loop."""
+    found = run("QY003", n_plus_one_model(calls=5000, rows=40_000))
+    assert [f.evidence["parent_queryid"] for f in found] == ["2"]
+    assert found[0].evidence["rows_per_call"] == 8.0
+
+
+def test_n_plus_one_needs_many_calls() -> None:
+    assert run("QY003", n_plus_one_model(calls=100, rows=100, parent_rows=100)) == []
+
+
+def test_a_hot_lookup_whose_calls_track_no_list_is_not_an_n_plus_one() -> None:
+    """The parent returned 50,000 rows: 5,000 lookups are not one per row of it."""
+    assert run("QY003", n_plus_one_model(parent_rows=50_000)) == []
+
+
+def test_pgbench_tpcb_account_lookups_are_not_an_n_plus_one() -> None:
+    """TPC-B: every statement runs once per transaction; the one-row SELECT's calls equal
+    the other statements' calls and rows, but none of them returns a list."""
+    tables = {name: make_table(name, rows=100_000) for name in
+              ("pgbench_accounts", "pgbench_tellers", "pgbench_branches", "pgbench_history")}
+    n = 60_000
+    model = make_model(
+        tables=list(tables.values()),
+        indexes=[make_pkey(tables[t], (t.removeprefix("pgbench_")[:-1] + "id",))
+                 for t in ("pgbench_accounts", "pgbench_tellers", "pgbench_branches")],
+        statements=[
+            stmt(1, "UPDATE pgbench_accounts SET abalance = abalance + $1 WHERE aid = $2",
+                 n, 3000.0, n),
+            stmt(2, "SELECT abalance FROM pgbench_accounts WHERE aid = $1", n, 900.0, n),
+            stmt(3, "UPDATE pgbench_tellers SET tbalance = tbalance + $1 WHERE tid = $2",
+                 n, 3000.0, n),
+            stmt(4, "UPDATE pgbench_branches SET bbalance = bbalance + $1 WHERE bid = $2",
+                 n, 3000.0, n),
+            stmt(5, "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) "
+                    "VALUES ($1, $2, $3, $4, CURRENT_TIMESTAMP)", n, 600.0, n)],
+        data={"columns": [make_column(tables["pgbench_accounts"], "aid"),
+                          make_column(tables["pgbench_accounts"], "abalance")]})
+    assert run("QY003", model) == []
+
+
+def test_sysbench_point_selects_are_not_a_loop_over_its_range_reads() -> None:
+    """oltp_read_write: ten point selects per transaction, each range query once per
+    transaction returning 100 rows. The point selects' calls are a multiple of the range
+    queries' calls but track none of their rows."""
+    sbtest = make_table("sbtest1", rows=100_000)
+    t = 10_000
+    model = make_model(
+        tables=[sbtest], indexes=[make_pkey(sbtest), make_index(sbtest, columns=("k",))],
+        statements=[stmt(1, "SELECT c FROM sbtest1 WHERE id=$1", 10 * t, 900.0, 10 * t),
+                    stmt(2, "SELECT c FROM sbtest1 WHERE id BETWEEN $1 AND $2", t, 300.0,
+                         100 * t),
+                    stmt(3, "SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN $1 AND $2", t, 300.0,
+                         t),
+                    stmt(4, "SELECT c FROM sbtest1 WHERE id BETWEEN $1 AND $2 ORDER BY c", t,
+                         300.0, 100 * t)],
+        data={"columns": [make_column(sbtest, "id"), make_column(sbtest, "k", attnum=2),
+                          make_column(sbtest, "c", "text", attnum=3)]})
+    assert run("QY003", model) == []
 
 
 # --- QY004 non-sargable ----------------------------------------------------------------------
