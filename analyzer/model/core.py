@@ -355,14 +355,24 @@ class Model:
 
     @cached_property
     def statements(self) -> pd.DataFrame:
-        """Statement counters over the window, one row per (user, db, toplevel, queryid).
+        """Statement counters over the window, one row per (user, db, toplevel, queryid),
+        without pgsage's own statements (`own_queryids`): they are not the workload."""
+        if self.derived is not None:
+            return self.derived.statements
+        frame = self._collected_statements
+        own = self.own_queryids
+        if not own:
+            return frame
+        return frame[~frame["queryid"].isin(own)].reset_index(drop=True)
+
+    @cached_property
+    def _collected_statements(self) -> pd.DataFrame:
+        """Statement counters over the window as collected (pgsage's nested entries out).
 
         With a baseline: the difference of each counter. An entry whose calls went down was
         reset or evicted and re-entered in between, so its current value is the best estimate;
         an entry absent from the baseline is new and counts whole. Never negative.
         """
-        if self.derived is not None:
-            return self.derived.statements
         current = self._own_statements_dropped(_statements_frame(self.snapshot))
         if current.empty or self.baseline is None or self.window.kind != "between-snapshots":
             return current
@@ -379,6 +389,25 @@ class Model:
         merged = merged[merged["calls"] > 0].copy()
         merged["mean_exec_time"] = merged["total_exec_time"] / merged["calls"]
         return merged.reset_index(drop=True)
+
+    @cached_property
+    def own_queryids(self) -> frozenset[int]:
+        """pgsage's own top-level statements: SELECTs run only under its role that read
+        none of the application's tables (its collection reads the catalog and calls
+        functions such as `current_schemas`). No rule advises on them or lists them.
+
+        Under a role the application shares (both as `postgres`), the application's own
+        table-free SELECTs (`SELECT 1`) go too; they carry no advice either.
+        """
+        frame = self._collected_statements
+        if frame.empty or self.server is None or "username" not in frame.columns:
+            return frozenset()
+        mine = frame["username"] == self.server.current_user
+        candidates = set(frame.loc[mine, "queryid"]) - set(frame.loc[~mine, "queryid"])
+        parsed = self._parsed_workload.statements
+        return frozenset(int(q) for q in candidates
+                         if (st := parsed.get(int(q))) is not None and st.kind == "select"
+                         and not st.tables)
 
     @cached_property
     def totals(self) -> dict[int, Totals]:
@@ -565,10 +594,19 @@ class Model:
 
     @cached_property
     def workload(self) -> Workload:
-        """Every statement of the window with a known text, parsed once."""
+        """Every statement of the window with a known text, parsed once (pgsage's own out)."""
         if self.derived is not None:
             return self.derived.workload
-        frame = self.statements
+        parsed = self._parsed_workload
+        own = self.own_queryids
+        if not own:
+            return parsed
+        return dataclasses.replace(
+            parsed, statements={q: st for q, st in parsed.statements.items() if q not in own})
+
+    @cached_property
+    def _parsed_workload(self) -> Workload:
+        frame = self._collected_statements
         if frame.empty:
             return Workload()
         texts: dict[int, str] = {}

@@ -7,6 +7,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.collectors.statements import StatementStats
 from pgsage.collectors.statements_info import StatementsInfoStats
 from pgsage.rules._support.settings import applies, change, evidence
 from pgsage.rules.base import NoOptions, Rule, register
@@ -73,7 +74,8 @@ class StatementsEvicted(Rule[NoOptions]):
             object=ObjectRef(),
             action=change(model, {"pg_stat_statements.max": proposed}),
             evidence=evidence(model, "pg_stat_statements.max", proposed, dealloc=evicted,
-                              entries_in_this_database=len(model.statements),
+                              entries_in_this_database=len(
+                                  model.snapshot.rows("statements", StatementStats)),
                               track=track),
             benefit=float(evicted),
         )
