@@ -279,6 +279,16 @@ def _squash(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch not in ' ()"')
 
 
+def _or_columns(statement: Statement) -> Iterator[tuple[TableRef, tuple[str, ...]]]:
+    """Each OR whose arms each compare one column of one table, with those columns (two
+    or more): a BitmapOr of one index per column serves it, one index alone cannot."""
+    for arms in statement.ors:
+        columns = {arm[0] if len(arm) == 1 else None for arm in arms}
+        single = {arm[0] for arm in arms if len(arm) == 1}
+        if len(single) == len(columns) > 1 and len({t for t, _ in single}) == 1:
+            yield next(iter(single))[0], tuple(dict.fromkeys(arm[0][1] for arm in arms))
+
+
 def or_bundles(workload: Workload, facts: Mapping[int, TableFacts], focus: Iterable[int],
                options: CandidateOptions | None = None
                ) -> dict[tuple[Candidate, ...], set[int]]:
@@ -295,7 +305,7 @@ def or_bundles(workload: Workload, facts: Mapping[int, TableFacts], focus: Itera
         statement = workload.statements.get(queryid)
         if statement is None:
             continue
-        for table, columns in statement.or_columns:
+        for table, columns in _or_columns(statement):
             table_facts = facts.get(table.relid)
             if table_facts is None or table_facts.rows < options.min_table_rows:
                 continue

@@ -104,16 +104,10 @@ class Statement:
     tables: set[TableRef] = field(default_factory=set)
     uses: list[ColumnUse] = field(default_factory=list)
     has_limit: bool = False
-    offset_literal: int | None = None
-    has_offset: bool = False
     select_star: set[TableRef] = field(default_factory=set)
-    order_random: bool = False
-    not_in_subquery: bool = False
-    or_across_columns: bool = False
-    count_without_where: set[TableRef] = field(default_factory=set)
-    or_columns: list[tuple[TableRef, tuple[str, ...]]] = field(default_factory=list)
-    """Each OR whose arms each compare one column of one table, with those columns (two
-    or more): a BitmapOr of one index per column serves it, one index alone cannot."""
+    ors: list[tuple[tuple[tuple[TableRef, str], ...], ...]] = field(default_factory=list)
+    """Each OR of a predicate: per arm, the columns it references (resolved, outside
+    subqueries). What a rule or the index advisor makes of an OR is theirs to decide."""
     updated_columns: dict[TableRef, set[str]] = field(default_factory=dict)
     selected_columns: dict[TableRef, set[str]] = field(default_factory=dict)
     """Every column the statement reads per table (for covering indexes); absent when `*`."""
@@ -494,7 +488,7 @@ class _Walker:
         if body.get("havingClause"):
             self._subqueries(body["havingClause"], scope)
         targets = body.get("targetList", [])
-        self._targets(targets, scope, where is None)
+        self._targets(targets, scope)
         for group in body.get("groupClause", []):
             self._expr_use(self._output_column(group, targets, scope, prefer_output=False),
                            scope, Use.GROUP, "group")
@@ -506,23 +500,12 @@ class _Walker:
                     self._expr_use(found[1].get("val"), scope, Use.GROUP, "group")
         if body.get("limitCount"):
             self.st.has_limit = True
-        offset = body.get("limitOffset")
-        if offset:
-            self.st.has_offset = True
-            const = node_type(offset)
-            if const and const[0] == "A_Const" and "ival" in const[1]:
-                self.st.offset_literal = int(const[1]["ival"].get("ival", 0))
         for sort in body.get("sortClause", []):
             found = node_type(sort)
             if not found:
                 continue
             sort_body = found[1]
             direction = "desc" if sort_body.get("sortby_dir") == "SORTBY_DESC" else "asc"
-            target = node_type(sort_body.get("node"))
-            if target and target[0] == "FuncCall" and _strings(
-                    target[1].get("funcname", []))[-1:] == ["random"]:
-                self.st.order_random = True
-                continue
             node = self._output_column(sort_body.get("node"), targets, scope, prefer_output=True)
             self._expr_use(node, scope, Use.ORDER, "order", direction=direction)
 
@@ -556,7 +539,7 @@ class _Walker:
             return node
         return aliased[0]
 
-    def _targets(self, targets: list[Any], scope: _Scope, no_where: bool) -> None:
+    def _targets(self, targets: list[Any], scope: _Scope) -> None:
         for target in targets:
             found = node_type(target)
             if not found or found[0] != "ResTarget":
@@ -571,11 +554,6 @@ class _Walker:
                     else:
                         self.st.select_star.update(scope.tables.values())
                     continue
-            if ref and ref[0] == "FuncCall":
-                fname = _strings(ref[1].get("funcname", []))[-1:]
-                if fname == ["count"] and ref[1].get("agg_star") and no_where \
-                        and len(scope.tables) == 1:
-                    self.st.count_without_where.update(scope.tables.values())
             self._subqueries(val, scope)
             for table, column in self._columns_in(val, scope):
                 self.st.selected_columns.setdefault(table, set()).add(column)
@@ -634,18 +612,7 @@ class _Walker:
             op = body.get("boolop")
             args = body.get("args", [])
             if op == "OR_EXPR":
-                arms = [self._columns_in(a, scope) for a in args]
-                columns = {arm[0] if len(arm) == 1 else None for arm in arms}
-                if len(columns) > 1:
-                    self.st.or_across_columns = True
-                single = {arm[0] for arm in arms if len(arm) == 1}
-                if len(single) == len(columns) > 1 and len({t for t, _ in single}) == 1:
-                    self.st.or_columns.append((next(iter(single))[0], tuple(
-                        dict.fromkeys(arm[0][1] for arm in arms))))
-            if op == "NOT_EXPR" and args:
-                inner = node_type(args[0])
-                if inner and inner[0] == "SubLink" and inner[1].get("subLinkType") == "ANY_SUBLINK":
-                    self.st.not_in_subquery = True
+                self.st.ors.append(tuple(tuple(self._columns_in(a, scope)) for a in args))
             for arg in args:
                 self._predicate(arg, scope, clause, in_or or op == "OR_EXPR")
             return

@@ -15,6 +15,7 @@ from pgsage.rules._support.catalog import columns_of, table_rows
 from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._plans import PlannedStatement, plan_severity, planned
+from pgsage.rules.query.count_star import counted_tables
 
 
 def _distinct(n_distinct: float | None, rows: float) -> float | None:
@@ -84,7 +85,7 @@ class EstimateMismatch(Rule["EstimateMismatch.Options"]):
             st = item.statement
             if st is None or not st.plain_select or st.has_limit or len(st.tables) != 1:
                 continue
-            if any(u.use is Use.GROUP for u in st.uses) or st.count_without_where:
+            if any(u.use is Use.GROUP for u in st.uses) or counted_tables(st):
                 continue
             top = _top_rows_node(item.plan.tree)
             if top.get("Node Type") in ("Aggregate", "Limit", "WindowAgg", "SetOp", "Unique"):

@@ -8,10 +8,25 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.model.workload import Statement, Use
+from pgsage.analyzer.model.workload import Statement, Use, node_type
 from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
-from pgsage.rules.query._antipatterns import modelled_statements
+from pgsage.rules.query._antipatterns import modelled_statements, query_trees, select_levels
+
+
+def offsets(statement: Statement) -> list[int | None]:
+    """The OFFSET of each query level that has one, outer first: the number where the
+    text still carries it, None for a parameter or an expression."""
+    out: list[int | None] = []
+    for select in select_levels(query_trees(statement, "offset")):
+        if not select.get("limitOffset"):
+            continue
+        const = node_type(select["limitOffset"])
+        if const and const[0] == "A_Const" and "ival" in const[1]:
+            out.append(int(const[1]["ival"].get("ival", 0)))
+        else:
+            out.append(None)
+    return out
 
 
 def _order_columns(statement: Statement) -> list[str]:
@@ -60,9 +75,10 @@ class LargeOffset(Rule["LargeOffset.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, 1):
-            if not statement.has_offset:
+            found = offsets(statement)
+            if not found:
                 continue
-            literal_offset = statement.offset_literal
+            literal_offset = next((n for n in found if n is not None), None)
             if literal_offset is not None:
                 if literal_offset < options.min_offset:
                     continue

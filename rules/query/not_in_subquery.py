@@ -8,9 +8,22 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.workload import Statement, node_type
 from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
-from pgsage.rules.query._antipatterns import modelled_statements
+from pgsage.rules.query._antipatterns import modelled_statements, nodes, query_trees
+
+
+def negates_in_subquery(statement: Statement) -> bool:
+    """The statement has `NOT (x IN (SELECT ...))`, however it is written (`NOT IN`,
+    `NOT x = ANY (SELECT ...)`)."""
+    for tree in query_trees(statement, "not"):
+        for expr in nodes(tree, "BoolExpr"):
+            args = expr.get("args", [])
+            inner = node_type(args[0]) if expr.get("boolop") == "NOT_EXPR" and args else None
+            if inner and inner[0] == "SubLink" and inner[1].get("subLinkType") == "ANY_SUBLINK":
+                return True
+    return False
 
 
 @register
@@ -45,7 +58,7 @@ class NotInSubquery(Rule["NotInSubquery.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, options.min_calls):
-            if not statement.not_in_subquery:
+            if not negates_in_subquery(statement):
                 continue
             yield self.finding(
                 title=f"NOT IN (subquery) in queryid {t.queryid}: use NOT EXISTS",

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
 from pgsage.analyzer.model.statements import Totals
-from pgsage.analyzer.model.workload import TableRef
+from pgsage.analyzer.model.workload import Statement, TableRef
 from pgsage.rules._support.catalog import table_rows
 from pgsage.rules._support.workload import leading_indexed, short, statement_evidence
 from pgsage.rules.base import Rule, register
@@ -19,6 +19,13 @@ from pgsage.rules.query._antipatterns import modelled_statements, table_ref_obje
 
 def _slow(t: Totals, min_calls: int, min_mean_ms: float) -> bool:
     return t.calls >= min_calls and t.mean_exec_ms >= min_mean_ms
+
+
+def ors_across_columns(statement: Statement) -> bool:
+    """Some OR compares different columns in its arms (or an arm no single column stands
+    for), so no one index serves the whole OR."""
+    return any(len({arm[0] if len(arm) == 1 else None for arm in arms}) > 1
+               for arms in statement.ors)
 
 
 @register
@@ -58,7 +65,7 @@ class OrAcrossColumns(Rule["OrAcrossColumns.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, options.min_calls):
-            if not statement.or_across_columns or not _slow(t, options.min_calls,
+            if not ors_across_columns(statement) or not _slow(t, options.min_calls,
                                                            options.min_mean_ms):
                 continue
             ored: dict[TableRef, set[str]] = defaultdict(set)

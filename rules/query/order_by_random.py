@@ -8,10 +8,24 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
+from pgsage.analyzer.model.workload import Statement
 from pgsage.rules._support.catalog import table_rows
 from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
-from pgsage.rules.query._antipatterns import modelled_statements, table_ref_object
+from pgsage.rules.query._antipatterns import (
+    function_name,
+    modelled_statements,
+    query_trees,
+    select_levels,
+    table_ref_object,
+)
+
+
+def orders_by_random(statement: Statement) -> bool:
+    """Some query level of the statement sorts by random()."""
+    return any(function_name(sort.get("SortBy", {}).get("node")) == "random"
+               for select in select_levels(query_trees(statement, "random"))
+               for sort in select.get("sortClause", []))
 
 
 @register
@@ -45,7 +59,7 @@ class OrderByRandom(Rule["OrderByRandom.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         for statement, t in modelled_statements(model, 1):
-            if not statement.order_random:
+            if not orders_by_random(statement):
                 continue
             big = [r for r in statement.tables
                    if table_rows(model.tables.get(r.relid)) >= options.min_rows]

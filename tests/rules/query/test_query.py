@@ -33,8 +33,13 @@ from pgsage.analyzer.model.index_plan import (
     IndexPlan,
     StatementEffect,
 )
-from pgsage.analyzer.model.workload import TableRef
+from pgsage.analyzer.model.workload import Catalog, TableRef, describe
 from pgsage.rules import REGISTRY, build_options
+from pgsage.rules.query.count_star import counted_tables
+from pgsage.rules.query.large_offset import offsets
+from pgsage.rules.query.not_in_subquery import negates_in_subquery
+from pgsage.rules.query.or_across_columns import ors_across_columns
+from pgsage.rules.query.order_by_random import orders_by_random
 
 
 def run(code: str, model: Model, **options: Any) -> list[Recommendation]:
@@ -268,6 +273,22 @@ def test_a_parameter_pattern_is_not_a_leading_wildcard() -> None:
 
 
 # --- QY006 .. QY011 parse-tree anti-patterns -------------------------------------------------
+
+def test_each_rule_finds_its_shape_in_the_statement() -> None:
+    orders, users = TableRef(1, "public", "orders"), TableRef(2, "public", "users")
+    catalog = Catalog(tables={("public", "orders"): orders, ("public", "users"): users},
+                      columns={1: ["id", "user_id"], 2: ["id", "name", "email"]})
+    st = describe(1, "SELECT * FROM users WHERE name = $1 OR email = $2 ORDER BY random() "
+                     "OFFSET 5000", catalog)
+    assert ors_across_columns(st) and orders_by_random(st) and offsets(st) == [5000]
+    assert negates_in_subquery(describe(
+        1, "SELECT * FROM users WHERE id NOT IN (SELECT user_id FROM orders)", catalog))
+    assert counted_tables(describe(1, "SELECT count(*) FROM orders", catalog)) == {orders}
+    quiet = describe(1, "SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id "
+                        "WHERE name = $1 OR name = $2 ORDER BY o.id", catalog)
+    assert not (ors_across_columns(quiet) or orders_by_random(quiet) or offsets(quiet)
+                or negates_in_subquery(quiet) or counted_tables(quiet))
+
 
 def test_or_across_columns_names_the_unindexed_branch() -> None:
     t = users()
