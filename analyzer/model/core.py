@@ -65,6 +65,8 @@ UNIT_BYTES = {"B": 1, "kB": 1024, "8kB": 8192, "16kB": 16384, "32kB": 32768, "64
               "MB": 1024**2, "GB": 1024**3, "TB": 1024**4}
 UNIT_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "min": 60_000.0, "h": 3_600_000.0,
            "d": 86_400_000.0}
+SAME_START_S = 0.05
+"""Counter windows whose starts are this close began together (one script's resets)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -541,7 +543,10 @@ class Model:
         assert a.start is not None and b.start is not None
         if a.kind == b.kind == "between-snapshots":
             return True
-        return abs(a.start - b.start) <= max(1.0, 0.01 * min(a.seconds, b.seconds))
+        # Both starts are server timestamps to the microsecond: resets issued together are
+        # milliseconds apart, and whatever ran between two starts further apart (a bulk load
+        # between the resets) is in one family only, however short the gap.
+        return abs(a.start - b.start) <= SAME_START_S
 
     @cached_property
     def _baseline_tables(self) -> dict[int, TableStats]:

@@ -112,7 +112,7 @@ def test_an_is_null_filter_most_calls_share_gets_a_partial_index(pg: PgDatabase)
     assert 'WHERE deleted_at IS NULL' in sql
 
 
-@pytest.mark.pg(">= 15")  # on 14 this case gives no advice yet: under investigation (#10 note)
+@pytest.mark.pg
 def test_jsonb_containment_and_infix_search_get_gin_indexes(
         pg: PgDatabase, hypopg: bool) -> None:
     seed(pg, """
@@ -135,7 +135,7 @@ def test_jsonb_containment_and_infix_search_get_gin_indexes(
         assert r.impact["confidence"] == "estimate" and r.severity.rank <= 2
 
 
-@pytest.mark.pg(">= 15")  # on 14 this case gives no advice yet: under investigation (#10 note)
+@pytest.mark.pg
 def test_the_generated_sql_runs_for_hostile_identifiers(pg: PgDatabase, hypopg: bool) -> None:
     seed(pg, 'CREATE SCHEMA "My Schema";'
              'CREATE TABLE "My Schema"."Order; Items" ("select" int, "Weird ""Col""" int);'
@@ -350,7 +350,7 @@ ANALYZE;
 """
 
 
-@pytest.mark.pg(">= 15")  # on 14 this case gives no advice yet: under investigation (#10 note)
+@pytest.mark.pg
 def test_a_partitioned_table_gets_its_index_on_the_parent_built_partition_by_partition(
         pg: PgDatabase, hypopg: bool) -> None:
     seed(pg, PARTITIONED, hypopg)

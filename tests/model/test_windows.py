@@ -168,3 +168,20 @@ def test_a_baseline_without_table_counters_gives_no_rate_over_the_anchor_window(
     assert model.counter_window.kind == "since-reset"  # not the 60 s between the snapshots
     assert model.table_counter(table.relid, "n_tup_ins") == 5_000_000
     assert not model.same_window
+
+
+def test_counters_reset_a_moment_apart_around_a_bulk_load_cover_different_windows() -> None:
+    # pg_stat_reset(), a load, then pg_stat_statements_reset() 0.3 s later, in one script:
+    # the table counters hold the load, the statements' window does not.
+    table = make_table("orders", rows=1_000_000, n_tup_ins=1_000_000)
+    info = StatementsInfoStats(dealloc=0, stats_reset=NOW - 59.7)
+    model = Model(make_snapshot(tables=[table], stats_reset=NOW - 60,
+                                data={"statements_info": [info]}))
+    assert model.window.known and model.counter_window.known
+    assert not model.same_window
+
+
+def test_counters_reset_together_cover_the_same_window() -> None:
+    info = StatementsInfoStats(dealloc=0, stats_reset=NOW - 3600 + 0.002)
+    model = Model(make_snapshot(stats_reset=NOW - 3600, data={"statements_info": [info]}))
+    assert model.same_window

@@ -16,22 +16,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import PgServer
 from sidecar_support import fetch, parse, pgsage_backends, value, wait_for
 
-from pgsage.analyzer.app.throwaway import ThrowawayServer, embedded_bin_dir, free_port
-
-pytestmark = pytest.mark.pg  # starts a server of its own
+from pgsage.analyzer.app.throwaway import ThrowawayServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "never-print-me"
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[ThrowawayServer]:
-    bin_dir = embedded_bin_dir()
-    if not (bin_dir / "postgres").exists():
-        pytest.skip("no embedded PostgreSQL binaries")
-    with ThrowawayServer(bin_dir) as s:
+def server(pg_server: PgServer) -> Iterator[ThrowawayServer]:
+    """A server of the version under test (the oldest and the newest), all its own."""
+    if pg_server.throwaway is None:
+        pytest.skip("stops its server: needs throwaway servers")
+    with ThrowawayServer(pg_server.throwaway.bin_dir) as s:
         s.psql("CREATE EXTENSION pg_stat_statements")
         yield s
 
