@@ -150,6 +150,7 @@ def test_dead_tuples_stale_statistics_and_bloat(pg: PgDatabase) -> None:
         DELETE FROM queue WHERE id % 4 <> 0;
         CREATE TABLE fresh (id bigint PRIMARY KEY) WITH (autovacuum_enabled = false);
         INSERT INTO fresh SELECT generate_series(1, 5000);
+        SELECT count(*) FROM fresh WHERE id > 100;  -- statistics serve the tables read
         CREATE TABLE purged (id bigint PRIMARY KEY, body text)
                WITH (autovacuum_enabled = false);
         INSERT INTO purged SELECT g, repeat('y', 200) FROM generate_series(1, 40000) g;

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factories import NOW, make_index, make_table
+from factories import NOW, make_index, make_statement, make_table
 from factories_arch import (
     app_backend,
     arch_model,
@@ -17,6 +17,7 @@ from factories_arch import (
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.collectors.constraints import Constraint
+from pgsage.collectors.tables import TableStats
 
 
 def all_of(model: Model, code: str) -> list[Recommendation]:
@@ -60,9 +61,9 @@ def test_mt010_passes_for_few_dead_tuples() -> None:
 
 # --- MT011 statistics ----------------------------------------------------------------------
 def test_mt011_never_analyzed_and_stale() -> None:
-    never = make_table("fresh", rows=-1, reltuples=-1.0, n_live_tup=50_000)
+    never = make_table("fresh", rows=-1, reltuples=-1.0, n_live_tup=50_000, idx_scan=40)
     stale = make_table("busy", rows=2_000_000, n_mod_since_analyze=900_000,
-                       last_autoanalyze=NOW - 7 * 86_400)
+                       last_autoanalyze=NOW - 7 * 86_400, seq_scan=3)
     found = {f.object.table: f for f in all_of(arch_model(tables=[never, stale]), "MT011")}
     assert found["fresh"].severity is Severity.MEDIUM
     assert found["fresh"].action and found["fresh"].action.sql == 'ANALYZE public.fresh;'
@@ -73,6 +74,36 @@ def test_mt011_never_analyzed_and_stale() -> None:
 def test_mt011_passes_for_analyzed_tables() -> None:
     t = make_table("orders", last_analyze=NOW - 3600, n_mod_since_analyze=10)
     assert codes(arch_model(tables=[t]), ["MT011"]) == []
+
+
+def test_mt011_leaves_tables_no_statement_reads() -> None:
+    """pgbench_history: insert-only, never scanned, its changes far past autovacuum's
+    threshold; no plan reads it, so no statistics are missing."""
+    history = make_table("pgbench_history", rows=2_000_000, n_mod_since_analyze=900_000,
+                         last_autoanalyze=NOW - 7 * 86_400)
+    model = arch_model(tables=[history], statements=[make_statement(
+        1, "INSERT INTO pgbench_history (tid, aid, delta) VALUES ($1, $2, $3)", 900_000)])
+    assert codes(model, ["MT011"]) == []
+
+
+def test_mt011_counts_a_statement_that_reads_the_table() -> None:
+    orders = make_table("orders", rows=2_000_000, n_mod_since_analyze=900_000,
+                        last_autoanalyze=NOW - 7 * 86_400)
+    model = arch_model(tables=[orders], statements=[make_statement(
+        1, "SELECT * FROM orders WHERE customer_id = $1", 50)])
+    assert codes(model, ["MT011"]) == ["MT011"]
+
+
+def test_mt011_trusts_autovacuum_that_analyzed_the_table_moments_ago() -> None:
+    """A table loaded fast: autovacuum analyzed it 30 s ago and will again on its next
+    round. With autovacuum off for the table, the same changes are stale statistics."""
+    def busy(**fields: object) -> TableStats:
+        return make_table("ticks", rows=2_000_000, n_mod_since_analyze=900_000, seq_scan=5,
+                          last_autoanalyze=NOW - 30, **fields)
+
+    assert codes(arch_model(tables=[busy()]), ["MT011"]) == []
+    off = busy(reloptions=("autovacuum_enabled=false",))
+    assert codes(arch_model(tables=[off]), ["MT011"]) == ["MT011"]
 
 
 # --- MT012 wraparound ------------------------------------------------------------------------
