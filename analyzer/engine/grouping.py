@@ -9,7 +9,8 @@ from functools import reduce
 
 from pgsage.analyzer.model.findings import Action, Recommendation
 
-_NUMBER = re.compile(r"\d[\d,.]*")
+_NUMBER = re.compile(r"-?\d[\d,.]*")
+"""A measurement in a title; a queryid is one too, and half of them are negative."""
 
 
 def _names(rec: Recommendation) -> list[str]:
