@@ -40,6 +40,9 @@ class Rule(Generic[OptionsT]):
     category: ClassVar[Category]
     severity: ClassVar[Severity]
     Options: ClassVar[type[Any]] = NoOptions
+    names_related_findings: ClassVar[bool] = False
+    """Whether the engine adds to this rule's findings the other findings about the same
+    statements (a rule cannot see them: it runs alone)."""
 
     def check(self, model: Model, options: OptionsT) -> Iterable[Recommendation]:
         raise NotImplementedError

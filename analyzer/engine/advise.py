@@ -12,6 +12,7 @@ import logging
 from pgsage.analyzer.engine.config import RulesConfig
 from pgsage.analyzer.engine.gains import with_gains
 from pgsage.analyzer.engine.grouping import grouped
+from pgsage.analyzer.engine.related import with_related
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Question, Recommendation, ranked
 from pgsage.rules import build_options, select
@@ -33,7 +34,8 @@ def advise(model: Model, config: RulesConfig) -> tuple[list[Recommendation], lis
         except Exception as exc:  # a bug in one rule must not cost the whole report
             log.exception("rule %s failed", rule.code)
             notes.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
-    return ranked(grouped(with_gains(model, found))), notes
+    naming = {rule.code for rule in selected if rule.names_related_findings}
+    return ranked(grouped(with_gains(model, with_related(found, naming)))), notes
 
 
 def ask(model: Model, config: RulesConfig,

@@ -113,6 +113,9 @@ class Statement:
     """Every column the statement reads per table (for covering indexes); absent when `*`."""
     unresolved: set[str] = field(default_factory=set)
     """Relation names that are not tables of the snapshot (views, functions, other schemas)."""
+    values_rows: int = 0
+    """Rows of an INSERT ... VALUES list (0 for any other statement): many rows in one
+    statement are a bulk load (pgbench -i, sysbench prepare, an ORM's batch insert)."""
 
     def uses_of(self, table: TableRef) -> list[ColumnUse]:
         return [u for u in self.uses if u.table == table]
@@ -766,6 +769,9 @@ def describe(queryid: int, text: str, catalog: Catalog, user: str | None = None)
     kind = STATEMENT_KINDS.get(first[0], "utility") if first else "other"
     statement = Statement(queryid=queryid, text=text, kind=kind)
     statement.plain_select = len(stmts) == 1 and kind == "select"
+    if first and first[0] == "InsertStmt":
+        source = node_type(first[1].get("selectStmt"))
+        statement.values_rows = len(source[1].get("valuesLists", ())) if source else 0
     if kind == "utility":
         return statement
     walker = _Walker(statement, catalog, user, sublinks)

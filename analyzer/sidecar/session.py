@@ -252,8 +252,16 @@ class AsyncSession:
             raise self._failed(kind, f"cannot connect to {where}: {reason}") from None
         self.conn = conn
         self.down_kind = self.down_reason = None
+        conn.add_termination_listener(self._terminated)
         self._connected.set()
         log.info("connected to %s", self.target.name, extra={"target": self.target.name})
+
+    def _terminated(self, conn: asyncpg.Connection) -> None:
+        """The connection closed under us (the server stopped, crashed or terminated the
+        backend): down now, with the reason, and reconnecting, rather than up until the
+        next job's query finds out."""
+        if conn is self.conn:
+            self.lost("the server closed the connection")
 
     def _failed(self, kind: str, reason: str) -> TargetDown:
         self.failures += 1

@@ -92,7 +92,7 @@ class TargetState:
         doc: dict[str, Any] = {"ready": ready, "up": self.up,
                                "last_good_cycle": self.last_good_cycle}
         if not self.up and self.session is not None:
-            doc["reason"] = self.session.down_reason
+            doc["reason"] = self.session.down_reason or "the connection is closed"
         elif self.last_good_cycle is None:
             doc["reason"] = "no cycle has reached the target yet"
         elif not ready:

@@ -24,9 +24,16 @@ def streaming_archiver(model: Model) -> str | None:
     return None
 
 
+def archive_command(model: Model) -> str:
+    """archive_command as configured, empty when none is: from PostgreSQL 15 pg_settings
+    shows `(disabled)` while archive_mode is off, which is no command."""
+    command = (model.setting("archive_command") or "").strip()
+    return "" if command == "(disabled)" else command
+
+
 def archiving_configured(model: Model) -> bool:
     mode = model.setting("archive_mode") or "off"
-    command = (model.setting("archive_command") or "").strip()
+    command = archive_command(model)
     library = (model.setting("archive_library") or "").strip()
     return mode in ("on", "always") and (bool(library) or (
         bool(command) and command not in NO_OP_COMMANDS))

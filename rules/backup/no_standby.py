@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
-from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.rules.backup._replication import standbys
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.rules.backup._replication import new_standby, replication_role, standbys
 from pgsage.rules.base import NoOptions, Rule, register
 
 
@@ -30,10 +29,12 @@ class NoStandby(Rule[NoOptions]):
         pg_stat_replication is empty
 
     What to do:
-        Create a standby with pg_basebackup (-R writes its connection settings, -C -S
-        creates a replication slot for it) and manage failover with Patroni or your
-        platform's tooling. If availability is handled below PostgreSQL (a managed service,
-        replicated storage), ignore this rule in the configuration.
+        Create a standby with pg_basebackup, run on the new standby's host (-R writes its
+        connection settings, -C -S creates a replication slot for it) as a role with
+        REPLICATION that pg_hba.conf admits for replication (the action creates the role
+        and names the pg_hba.conf line when they are missing), and manage failover with
+        Patroni or your platform's tooling. If availability is handled below PostgreSQL
+        (a managed service, replicated storage), ignore this rule in the configuration.
     """
 
     code: ClassVar[str] = "BK004"
@@ -47,18 +48,17 @@ class NoStandby(Rule[NoOptions]):
             return
         if standbys(model):
             return
-        host = shlex.quote(model.snapshot.target.host or "PRIMARY_HOST")
+        action, steps = new_standby(model, "/var/lib/postgresql/standby", "standby1")
         yield self.finding(
             title="No standby is connected: losing this host means restoring from backup",
             detail=("No streaming standby is connected to this primary. If the host fails, "
                     "the database is down until a backup is restored and its WAL replayed, "
                     "and whatever was not archived is lost. A standby created with "
-                    "pg_basebackup takes over in minutes."),
+                    f"pg_basebackup takes over in minutes. The steps: {steps}."),
             object=ObjectRef(),
-            action=Action(shell=(f"pg_basebackup -h {host} -U replicator -D "
-                                 "/var/lib/postgresql/standby -R -X stream -C -S standby1 "
-                                 "--checkpoint=fast")),
-            evidence={"standbys": 0, "replication_connections": len(model.replicas),
+            action=action,
+            evidence={"standbys": 0, "replication_role": replication_role(model),
+                      "replication_connections": len(model.replicas),
                       "wal_level": model.setting("wal_level"),
                       "max_wal_senders": model.setting("max_wal_senders")},
         )

@@ -6,10 +6,15 @@ from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
-from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.rules._stats import OUTAGE_BENEFIT
 from pgsage.rules._support.settings import applies, change, evidence
-from pgsage.rules.backup._archiving import NO_OP_COMMANDS, archiving_configured, streaming_archiver
+from pgsage.rules.backup._archiving import (
+    NO_OP_COMMANDS,
+    archive_command,
+    archiving_configured,
+    streaming_archiver,
+)
 from pgsage.rules.base import NoOptions, Rule, register
 
 TOOLS = {"pgbackrest": "pgBackRest", "wal-g": "WAL-G", "wal-e": "WAL-E", "barman": "Barman",
@@ -62,7 +67,7 @@ class NoWalArchiving(Rule[NoOptions]):
         if archiving_configured(model) or streaming_archiver(model):
             return
         mode = model.setting("archive_mode") or "off"
-        command = (model.setting("archive_command") or "").strip()
+        command = archive_command(model)
         if mode == "off":
             problem = "archive_mode is off: WAL is never archived"
         elif command in NO_OP_COMMANDS:
@@ -74,7 +79,6 @@ class NoWalArchiving(Rule[NoOptions]):
         values = {"archive_command": "pgbackrest --stanza=main archive-push %p"}
         if mode == "off":
             values = {"archive_mode": "on", **values}
-        action = change(model, values)
         yield self.finding(
             title="No WAL archiving: point-in-time recovery is impossible",
             detail=(f"{problem}. A restore can then only return to the last base backup, "
@@ -82,16 +86,14 @@ class NoWalArchiving(Rule[NoOptions]):
                     "this host (the action uses pgBackRest's command: put your tool's); "
                     f"archive_mode {applies(model, 'archive_mode')}."),
             object=ObjectRef(),
-            action=Action(sql=action.sql, undo_sql=action.undo_sql,
-                          shell="pg_ctl restart -D \"$PGDATA\"  # or: systemctl restart "
-                                "postgresql" if mode == "off" else None),
+            action=change(model, values),
             evidence=evidence(model, "archive_mode", "on", archive_command_set=bool(command),
                               archive_library=model.setting("archive_library") or None),
             benefit=OUTAGE_BENEFIT,
         )
 
     def questions(self, model: Model, options: NoOptions) -> Iterable[str]:
-        command = (model.setting("archive_command") or "").strip()
+        command = archive_command(model)
         tool = archive_tool(command) if command else None
         where = (f" (archive_command uses {tool})" if tool
                  else " (archive_library " + str(model.setting("archive_library")) + ")"

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.units import format_bytes, format_duration
-from pgsage.rules._support.settings import applies, change, evidence
+from pgsage.rules._support.settings import applies, change, display, evidence
 from pgsage.rules.backup._archiving import archiving_configured, streaming_archiver
 from pgsage.rules.base import Rule, register
 
@@ -96,7 +96,7 @@ class RecoveryPointObjective(Rule["RecoveryPointObjective.Options"]):
             yield self.finding(
                 severity=Severity.MEDIUM,
                 title=f"archive_timeout does not bound data loss to the RPO: "
-                      f"{'off' if timeout <= 0 else format_duration(timeout / 1000)} -> "
+                      f"{'off' if timeout <= 0 else display(model, 'archive_timeout')} -> "
                       f"{proposed}",
                 detail=("WAL is archived a segment at a time; on a quiet server the current "
                         "segment may stay partly filled, and unarchived, for hours. "

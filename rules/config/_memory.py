@@ -11,7 +11,13 @@ from typing import Any
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import ObjectRef, Recommendation, Severity
-from pgsage.rules._support.settings import change, evidence, how_it_applies, pg_memory
+from pgsage.rules._support.settings import (
+    change,
+    display,
+    evidence,
+    how_it_applies,
+    pg_memory,
+)
 from pgsage.rules.base import Rule
 
 
@@ -26,9 +32,9 @@ def setting_finding(rule: Rule[Any], model: Model, name: str, proposed: int, tit
     setting = model.settings.get(name)
     return rule.finding(
         severity=_severity(model, severity),
-        title=f"{title}: {name} {pg_memory(current or 0)} -> {text}",
+        title=f"{title}: {name} {display(model, name)} -> {text}",
         detail=(f"{why} Host: {model.host.memory_phrase()}. Proposed {name} = {text} "
-                f"(now {pg_memory(current or 0)}); the change {how_it_applies(setting)}."),
+                f"(now {display(model, name)}); the change {how_it_applies(setting)}."),
         object=ObjectRef(),
         action=change(model, {name: text}),
         evidence=evidence(model, name, text, host_memory_bytes=model.host.memory,

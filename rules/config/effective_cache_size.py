@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
-from pgsage.rules._support.settings import pg_memory, round_memory
+from pgsage.rules._support.settings import display, round_memory
 from pgsage.rules.base import Rule, register
 from pgsage.rules.config._memory import setting_finding
 
@@ -44,18 +44,19 @@ class EffectiveCacheSize(Rule["EffectiveCacheSize.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         current = model.setting_bytes("effective_cache_size")
+        now = display(model, "effective_cache_size")
         if current is None or current <= 0:
             return
         ram = model.host.memory
         target = round_memory(ram * options.share)
         if current < target / 2:
-            why = (f"effective_cache_size is {pg_memory(current)}, {current / ram:.0%} of RAM: "
+            why = (f"effective_cache_size is {now}, {current / ram:.0%} of RAM: "
                    "the planner assumes little of the data is cached and undervalues index "
                    "scans.")
             yield setting_finding(self, model, "effective_cache_size", target,
                                    "Raise effective_cache_size", why, self.severity)
         elif current > ram:
-            why = (f"effective_cache_size is {pg_memory(current)}, more than the host's RAM: "
+            why = (f"effective_cache_size is {now}, more than the host's RAM: "
                    "the planner expects cached data that cannot be.")
             yield setting_finding(self, model, "effective_cache_size", target,
                                    "Lower effective_cache_size", why, self.severity)

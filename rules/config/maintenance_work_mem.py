@@ -9,7 +9,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
 from pgsage.analyzer.units import GB, format_bytes
-from pgsage.rules._support.settings import pg_memory, round_memory
+from pgsage.rules._support.settings import display, round_memory
 from pgsage.rules.base import Rule, register
 from pgsage.rules.config._memory import setting_finding
 
@@ -50,6 +50,7 @@ class MaintenanceWorkMem(Rule["MaintenanceWorkMem.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         current = model.setting_bytes("maintenance_work_mem")
+        now = display(model, "maintenance_work_mem")
         if current is None or current <= 0:
             return
         target = round_memory(min(model.host.memory / 16, options.max_bytes))
@@ -61,7 +62,7 @@ class MaintenanceWorkMem(Rule["MaintenanceWorkMem.Options"]):
         workers = model.setting("autovacuum_max_workers") or "3"
         yield setting_finding(
             self, model, "maintenance_work_mem", target, "Raise maintenance_work_mem",
-            f"maintenance_work_mem is {pg_memory(current)}; the largest table is "
+            f"maintenance_work_mem is {now}; the largest table is "
             f"{format_bytes(largest)}. Vacuum of large tables then needs several passes over "
             f"every index; each of the {workers} autovacuum workers may use this much.",
             self.severity, largest_table_bytes=largest)

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
 from pgsage.analyzer.units import format_bytes
-from pgsage.rules._support.settings import pg_memory, round_memory
+from pgsage.rules._support.settings import display, round_memory
 from pgsage.rules.base import Rule, register
 from pgsage.rules.config._memory import setting_finding
 
@@ -60,6 +60,7 @@ class SharedBuffers(Rule["SharedBuffers.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         current = model.setting_bytes("shared_buffers")
+        now = display(model, "shared_buffers")
         if current is None or current <= 0:
             return
         ram = model.host.memory
@@ -73,13 +74,13 @@ class SharedBuffers(Rule["SharedBuffers.Options"]):
         if current < target / 2 and (data is None or data > current):
             yield setting_finding(
                 self, model, "shared_buffers", target, "Raise shared_buffers",
-                f"shared_buffers is {pg_memory(current)}, {current / ram:.1%} of RAM, for "
+                f"shared_buffers is {now}, {current / ram:.1%} of RAM, for "
                 f"{format_bytes(data)} of data.{hit_text}",
                 self.severity, data_bytes=data, cache_hit_ratio=hit)
         elif current > ram * options.max_share:
             yield setting_finding(
                 self, model, "shared_buffers", target, "Lower shared_buffers",
-                f"shared_buffers is {pg_memory(current)}, {current / ram:.0%} of RAM: it "
+                f"shared_buffers is {now}, {current / ram:.0%} of RAM: it "
                 "leaves too little for the OS page cache, work_mem and maintenance.",
                 Severity.HIGH if current > ram * 0.8 else self.severity,
                 data_bytes=data, cache_hit_ratio=hit)

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.workload import Statement
 from pgsage.rules._support.settings import applies, change, display, evidence
 from pgsage.rules.base import Rule, register
 
@@ -21,6 +22,10 @@ class QueryTextsTruncated(Rule["QueryTextsTruncated.Options"]):
         least `min_statements` of which are longer, in bytes, than track_activity_query_size:
         pg_stat_activity shows them cut. Texts in pg_stat_statements are normalized
         (constants replaced by $n), so the texts the sessions run are longer still.
+        Only the statements someone reads in pg_stat_activity count: bulk loads (COPY,
+        an INSERT with `bulk_rows` rows or more in its VALUES list, as pgbench -i,
+        sysbench prepare and batch inserts send) are long by nature, need no reading, and
+        are left out, as are pgsage's own catalog reads.
 
     Why it matters:
         pg_stat_activity.query is what anyone looks at during an incident (which statement
@@ -44,6 +49,8 @@ class QueryTextsTruncated(Rule["QueryTextsTruncated.Options"]):
     class Options:
         min_statements: int = field(default=1, metadata={
             "help": "how many long statements make a finding."})
+        bulk_rows: int = field(default=10, metadata={
+            "help": "rows of an INSERT ... VALUES from which it is a bulk load, not counted."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         limit = model.setting_bytes("track_activity_query_size")
@@ -51,7 +58,7 @@ class QueryTextsTruncated(Rule["QueryTextsTruncated.Options"]):
             return
         lengths: dict[int, int] = {}
         for queryid, statement in model.workload.statements.items():
-            if statement.tables:  # application statements, not catalog reads (pgsage's own)
+            if matters(statement, options):
                 lengths[queryid] = len(statement.text.encode())
         long = {q: n for q, n in lengths.items() if n >= limit}
         if len(long) < options.min_statements:
@@ -76,3 +83,9 @@ class QueryTextsTruncated(Rule["QueryTextsTruncated.Options"]):
             evidence=evidence(model, "track_activity_query_size", text,
                               long_statements=len(long), longest_bytes=longest),
         )
+
+
+def matters(statement: Statement, options: QueryTextsTruncated.Options) -> bool:
+    """A statement whose text someone reads during an incident: one on application tables
+    (not a catalog read, pgsage's own included) that is not a bulk load."""
+    return bool(statement.tables) and statement.values_rows < options.bulk_rows

@@ -10,7 +10,13 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.analyzer.units import GB, MB, format_bytes
-from pgsage.rules._support.settings import change, evidence, how_it_applies, pg_memory
+from pgsage.rules._support.settings import (
+    change,
+    display,
+    evidence,
+    how_it_applies,
+    pg_memory,
+)
 from pgsage.rules.base import Rule, register
 
 
@@ -54,6 +60,7 @@ class WorkMemSpills(Rule["WorkMemSpills.Options"]):
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         frame = model.statements
         work_mem = model.setting_bytes("work_mem")
+        now = display(model, "work_mem")
         if frame.empty or work_mem is None or "temp_blks_written" not in frame:
             return
         block = model.server.block_size if model.server else 8192
@@ -78,7 +85,7 @@ class WorkMemSpills(Rule["WorkMemSpills.Options"]):
         window = model.window.describe()
         setting = model.settings.get("work_mem")
         common = (f"{len(spills)} statements wrote {format_bytes(total)} of temporary files "
-                  f"over {window} (work_mem is {pg_memory(work_mem)}); the largest per "
+                  f"over {window} (work_mem is {now}); the largest per "
                   f"call: {listed}.")
         if needed <= budget:
             proposed = pg_memory(needed)
@@ -103,7 +110,7 @@ class WorkMemSpills(Rule["WorkMemSpills.Options"]):
                       else change(model, {"work_mem": proposed}))
             where = "per role"
         yield self.finding(
-            title=f"Sorts and hashes spill to disk: work_mem {pg_memory(work_mem)} -> "
+            title=f"Sorts and hashes spill to disk: work_mem {now} -> "
                   f"{proposed} ({where})",
             detail=detail,
             action=action,

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, Recommendation, Severity
 from pgsage.analyzer.units import GB, MB, format_bytes
-from pgsage.rules._support.settings import pg_memory
+from pgsage.rules._support.settings import display, pg_memory
 from pgsage.rules._support.workload import block_size, short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._statements import set_local, statement_object
@@ -81,7 +81,7 @@ class TempSpill(Rule["TempSpill.Options"]):
             text = model.statement_text(t.queryid)
             common = (f"queryid {t.queryid} wrote {format_bytes(spilled)} of temporary files "
                       f"over {model.window.describe()} ({format_bytes(per_call)} per call, "
-                      f"{t.calls:,} calls) with work_mem = {pg_memory(work_mem)}.")
+                      f"{t.calls:,} calls) with work_mem = {display(model, 'work_mem')}.")
             if wanted > options.max_work_mem:
                 detail = (f"{common} Holding that in memory would take more than "
                           f"{pg_memory(options.max_work_mem)} per sort or hash: make the "
@@ -107,7 +107,7 @@ class TempSpill(Rule["TempSpill.Options"]):
                 action=action,
                 impact={"queryids": [t.queryid], "temp_bytes": int(spilled)},
                 evidence={**statement_evidence(model, t),
-                          "work_mem": pg_memory(work_mem), "proposed_work_mem": proposed,
+                          "work_mem": display(model, "work_mem"), "proposed_work_mem": proposed,
                           "temp_bytes_per_call": int(per_call)},
                 benefit=spilled,
             )

@@ -47,8 +47,8 @@ class TopStatements(Rule["TopStatements.Options"]):
 
         Severity: info; low from `low_share`; medium only when one statement dominates
         (at least `dominant_share` of the time) and keeps on average `dominant_busy` of
-        a backend busy over the window. Other QY/IX findings for the same queryid say
-        what to change.
+        a backend busy over the window. The other findings for the same queryid, when
+        there are some, are named in the detail: they say what to change.
 
     Why it matters:
         A handful of statements usually accounts for most of the load: that is where a
@@ -59,7 +59,7 @@ class TopStatements(Rule["TopStatements.Options"]):
         queryid 4211: 38% of statement time, 52,000 calls, 4.1 ms mean, 1 row per call
 
     What to do:
-        Read the other findings for this queryid; `pgsage indexes --explain QUERYID`
+        Read the other findings named for this queryid; `pgsage indexes --explain QUERYID`
         shows its plan with and without the indexes pgsage proposes.
     """
 
@@ -67,6 +67,7 @@ class TopStatements(Rule["TopStatements.Options"]):
     name: ClassVar[str] = "query.top_statements"
     category: ClassVar[Category] = Category.QUERY
     severity: ClassVar[Severity] = Severity.INFO
+    names_related_findings: ClassVar[bool] = True
 
     @dataclass(frozen=True)
     class Options:
@@ -109,7 +110,7 @@ class TopStatements(Rule["TopStatements.Options"]):
             plan_text = (f" Its generic plan costs {plan.total_cost:,.1f} (plan hash "
                          f"{plan.plan_hash})." if plan else "")
             text = model.statement_text(t.queryid)
-            explain = (f"; `pgsage indexes --explain {t.queryid}` shows its plan"
+            explain = (f" `pgsage indexes --explain {t.queryid}` shows its plan."
                        if statement is not None and statement.plain_select else "")
             yield self.finding(
                 severity=severity,
@@ -118,8 +119,7 @@ class TopStatements(Rule["TopStatements.Options"]):
                 detail=(f"Over {model.window.describe()} this statement took "
                         f"{t.total_ms / 1000:,.1f} s of {total / 1000:,.1f} s of statement "
                         f"time ({share:.1%}; on average {busy:.1%} of one backend): "
-                        f"{describe(model, t)}.{plan_text} Other findings for queryid "
-                        f"{t.queryid} say what to change{explain}.\n  {short(text, 400)}"),
+                        f"{describe(model, t)}.{plan_text}{explain}\n  {short(text, 400)}"),
                 object=statement_object(statement),
                 impact={"queryids": [t.queryid], "share_of_time": round(share, 4)},
                 evidence={**statement_evidence(model, t), "share_of_time": round(share, 4),

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
-from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.collectors.database import DatabaseStats
 from pgsage.rules._support.workload import is_catalog_only, short
+from pgsage.rules.backup._replication import new_standby
 from pgsage.rules.base import Rule, register
 
 WRITE_KINDS = ("insert", "update", "delete", "merge")
@@ -93,7 +94,6 @@ class ReadReplicas(Rule["ReadReplicas.Options"]):
         replicas = model.replicas
         severity = (Severity.MEDIUM if load >= options.high_load and model.host.cpus is not None
                     else self.severity)
-        target = model.snapshot.target
         tuples = _tuple_mix(model)
         if replicas:
             todo = (f"{len(replicas)} standby(s) already stream from this primary "
@@ -101,13 +101,10 @@ class ReadReplicas(Rule["ReadReplicas.Options"]):
                     "reads to them where a little lag is acceptable.")
             action = None
         else:
-            todo = ("Create a streaming replica (the action, run on the new host) and route "
-                    "these reads to it where a little lag is acceptable; reads that must see "
-                    "the session's own writes stay on the primary.")
-            action = Action(shell=(f"pg_basebackup -h {target.host or 'PRIMARY_HOST'} -p "
-                                   f"{target.port or 5432} -U replicator "
-                                   "-D /var/lib/postgresql/replica -R -X stream -C -S replica1 "
-                                   "-P"))
+            action, steps = new_standby(model, "/var/lib/postgresql/replica", "replica1")
+            todo = (f"Create a streaming replica ({steps}) and route these reads to it "
+                    "where a little lag is acceptable; reads that must see the session's "
+                    "own writes stay on the primary.")
         yield self.finding(
             severity=severity,
             title=f"Reads are {share:.0%} of the load ({busy:,.1f} busy backends on {cpus} "

@@ -9,5 +9,6 @@ from pgsage.rules.security import (  # noqa: F401  (imported for registration)
     public_schema_create,
     superuser_sessions,
     tenant_without_rls,
+    unchecked,
     unencrypted_connections,
 )

@@ -331,6 +331,41 @@ def test_superuser_application_prepared_transaction_and_inactive_slot(
         bad_server.psql("DROP TABLE IF EXISTS t; DROP ROLE IF EXISTS appsu;", "shop")
 
 
+def follow(server: ThrowawayServer, sql: str) -> None:
+    """Do what an action says: run its SQL, and restart the server when it says so."""
+    server.psql(sql, "shop")
+    if "restart PostgreSQL" in sql:
+        server.restart()
+
+
+def pending(server: ThrowawayServer, name: str) -> tuple[str, str]:
+    value, restart = server.psql("SELECT setting, pending_restart FROM pg_settings "
+                                 f"WHERE name = '{name}'").strip().split("|")
+    return value, restart
+
+
+@needs_binaries
+@pytest.mark.pg
+def test_a_restart_only_change_and_its_undo_take_effect_as_they_say(
+        bad_server: ThrowawayServer) -> None:
+    """CF018's pg_stat_statements.max is read only at server start: the action and the
+    undo each say so, and doing what they say leaves the value changed, nothing pending."""
+    dsn = bad_server.dsn("shop")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for i in range(1, 151):
+            conn.execute("SELECT " + ", ".join(["1"] * i))
+    [rec] = by_rule(run(dsn, rules_config(("CF018",))), "CF018")
+    assert rec.action and rec.action.sql and rec.action.undo_sql
+    try:
+        follow(bad_server, rec.action.sql)
+        assert pending(bad_server, "pg_stat_statements.max") == (rec.evidence["proposed"], "f")
+        follow(bad_server, rec.action.undo_sql)
+        assert pending(bad_server, "pg_stat_statements.max") == ("100", "f")
+    finally:
+        bad_server.psql("ALTER SYSTEM RESET ALL", "shop")
+        bad_server.restart()
+
+
 # --- a well-configured server with a clean schema stays quiet ------------------------------------
 GOOD_HOST = HostSpec(memory_bytes=1024**3, cpus=2, storage="ssd")
 GOOD_SETTINGS = {
