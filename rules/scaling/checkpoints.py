@@ -25,9 +25,11 @@ class CheckpointPressure(Rule["CheckpointPressure.Options"]):
         At least `min_requested` requested checkpoints making at least
         `max_requested_share` of all checkpoints, over the window (or since the
         checkpointer's statistics were reset), when the WAL written per checkpoint_timeout
-        (times 1 + checkpoint_completion_target) does reach max_wal_size: checkpoints
-        requested otherwise (CHECKPOINT, CREATE or DROP DATABASE, base backups) are not
-        WAL pressure. The proposal sizes max_wal_size so that
+        (times 1 + checkpoint_completion_target) does reach max_wal_size, and the WAL
+        written in the window could have forced `min_requested` checkpoints (one per
+        max_wal_size / (1 + checkpoint_completion_target)): checkpoints requested otherwise
+        (CHECKPOINT, CREATE or DROP DATABASE, base backups) are not WAL pressure, also when
+        a short window's burst extrapolates to a high rate. The proposal sizes max_wal_size so that
         the WAL written in one checkpoint_timeout (measured from pg_stat_wal) fits with
         checkpoint_completion_target and 25% headroom, rounded up to a GB; a
         checkpoint_timeout under `min_timeout` is raised to it. Medium when most
@@ -81,11 +83,15 @@ class CheckpointPressure(Rule["CheckpointPressure.Options"]):
             return
         if seconds <= 0:
             return
+        target = float(model.setting("checkpoint_completion_target") or 0.9)
+        current = model.setting_bytes("max_wal_size") or GB
+        if wal_bytes * (1 + target) / current < options.min_requested:
+            # The WAL written could not have forced that many checkpoints (the checkpointer
+            # requests one each max_wal_size / (1 + target)): CREATE DATABASE, CHECKPOINT...
+            return
         rate = wal_bytes / seconds
         timeout_ms = model.setting_ms("checkpoint_timeout") or 300_000.0
         timeout = max(timeout_ms / 1000, float(options.min_timeout))
-        target = float(model.setting("checkpoint_completion_target") or 0.9)
-        current = model.setting_bytes("max_wal_size") or GB
         written = rate * (timeout_ms / 1000) * (1 + target)
         if written < current:
             return  # WAL volume stays under max_wal_size: CHECKPOINT, CREATE/DROP DATABASE...

@@ -350,6 +350,15 @@ def test_checkpoints_requested_without_wal_pressure_are_not_blamed_on_max_wal_si
     assert run("SC004", model_of(dropped_databases, before)) == []
 
 
+def test_a_burst_of_wal_too_small_to_fill_max_wal_size_forced_no_checkpoint() -> None:
+    # PostgreSQL 14 counts each CREATE DATABASE's checkpoint as requested: a new server
+    # with a few databases and 60 MB of WAL in 20 s extrapolates to 3 MB/s, yet 60 MB
+    # cannot have filled a 1 GB max_wal_size even once.
+    before = checkpoint_snapshot(0, 0, 0, NOW - 20)
+    new_databases = checkpoint_snapshot(0, 4, 60 * MB, NOW)
+    assert run("SC004", model_of(new_databases, before)) == []
+
+
 # --- SC005 sharding, SC006 technology fit ----------------------------------------------------
 
 def test_a_tenant_column_in_most_statements_and_foreign_keys_is_a_distribution_key() -> None:
