@@ -283,4 +283,10 @@ class IndexPlan:
     plans_before: dict[int, Plan] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-
+    def cost_ratio(self, queryid: int) -> float | None:
+        """A statement's planner cost with the plan's indexes as a share of its cost now:
+        the best chosen index's (an index never makes a statement dearer); None where no
+        chosen index serves it."""
+        ratios = [min(e.cost_after / e.cost_before, 1.0) for choice in self.choices
+                  for e in choice.effects if e.queryid == queryid and e.cost_before > 0]
+        return min(ratios) if ratios else None

@@ -26,6 +26,15 @@ def workload_ms(found: dict[int, Totals]) -> float:
     return sum(t.total_ms for t in found.values() if t.toplevel)
 
 
+def exec_ms_after_indexes(model: Model, t: Totals) -> float:
+    """A statement's execution time over the window once the index plan's indexes exist:
+    the measured time scaled by the planner's cost ratio; the measured time where no
+    proposed index serves it. Scaling advice weighs this load, not the load pgsage's own
+    advice removes."""
+    ratio = model.index_plan.cost_ratio(t.queryid)
+    return t.exec_ms * ratio if ratio is not None else t.exec_ms
+
+
 def block_size(model: Model) -> int:
     return model.server.block_size if model.server else 8192
 

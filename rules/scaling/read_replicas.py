@@ -9,19 +9,21 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.collectors.database import DatabaseStats
-from pgsage.rules._support.workload import is_catalog_only, short
+from pgsage.rules._support.workload import exec_ms_after_indexes, is_catalog_only, short
 from pgsage.rules.backup._replication import new_standby
 from pgsage.rules.base import Rule, register
 
 WRITE_KINDS = ("insert", "update", "delete", "merge")
 
 
-def busy_backends(model: Model) -> float:
-    """Average number of backends executing statements over the window."""
+def busy_backends(model: Model, after_indexes: bool = False) -> float:
+    """Average number of backends executing statements over the window; with
+    `after_indexes`, once the index plan's indexes exist."""
     window_ms = model.window.seconds * 1000
     if window_ms <= 0:
         return 0.0
-    return sum(t.exec_ms for t in model.totals.values() if t.toplevel) / window_ms
+    return sum(exec_ms_after_indexes(model, t) if after_indexes else t.exec_ms
+               for t in model.totals.values() if t.toplevel) / window_ms
 
 
 @register
@@ -67,22 +69,24 @@ class ReadReplicas(Rule["ReadReplicas.Options"]):
         max_listed: int = field(default=10, metadata={"help": "statements named."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        found = model.totals
         reads: list[tuple[int, float]] = []
-        read_ms = write_ms = 0.0
-        for queryid, t in found.items():
+        read_ms = write_ms = read_now = 0.0
+        for queryid, t in model.totals.items():
             st = model.workload.statements.get(queryid)
             if st is None or is_catalog_only(st) or not t.toplevel:
                 continue
+            remaining = exec_ms_after_indexes(model, t) + t.plan_ms
             if st.kind == "select" and st.plain_select:
-                read_ms += t.total_ms
-                reads.append((queryid, t.total_ms))
+                read_ms += remaining
+                read_now += t.total_ms
+                reads.append((queryid, remaining))
             elif st.kind in WRITE_KINDS or st.kind == "select":
-                write_ms += t.total_ms
+                write_ms += remaining
         if read_ms + write_ms <= 0:
             return
         share = read_ms / (read_ms + write_ms)
-        busy = busy_backends(model)
+        busy_now = busy_backends(model)
+        busy = busy_backends(model, after_indexes=True)
         cpus = model.host.cpu_count
         load = busy / cpus
         if share < options.min_read_share or load < options.min_load:
@@ -95,6 +99,10 @@ class ReadReplicas(Rule["ReadReplicas.Options"]):
         severity = (Severity.MEDIUM if load >= options.high_load and model.host.cpus is not None
                     else self.severity)
         tuples = _tuple_mix(model)
+        indexed = busy < busy_now * 0.99
+        after = (f" That is after the proposed indexes (IX001), which take {busy_now:,.2f} "
+                 f"busy backends to {busy:,.2f} by the planner's cost estimates; the reads "
+                 f"took {read_now:,.0f} ms before them." if indexed else "")
         if replicas:
             todo = (f"{len(replicas)} standby(s) already stream from this primary "
                     f"({', '.join(r.application_name or '?' for r in replicas)}): route these "
@@ -108,16 +116,19 @@ class ReadReplicas(Rule["ReadReplicas.Options"]):
         yield self.finding(
             severity=severity,
             title=f"Reads are {share:.0%} of the load ({busy:,.1f} busy backends on {cpus} "
-                  "CPUs): route them to read replicas",
+                  "CPUs" + (" after the proposed indexes" if indexed else "")
+                  + "): route them to read replicas",
             detail=(f"Over {model.window.describe()} read-only statements took {share:.0%} of "
                     f"the time of reads and writes{tuples}, and statements kept {busy:,.2f} "
-                    f"backends busy on average ({load:.0%} of {model.host.cpu_phrase()}). "
-                    f"{todo} The heaviest reads:\n{listed}"),
+                    f"backends busy on average ({load:.0%} of {model.host.cpu_phrase()})."
+                    f"{after} {todo} The heaviest reads:\n{listed}"),
             object=ObjectRef(),
             action=action,
             impact={"queryids": [q for q, _ in reads[: options.max_listed]]},
             evidence={"read_share": round(share, 4), "read_ms": round(read_ms, 1),
                       "write_ms": round(write_ms, 1), "busy_backends": round(busy, 3),
+                      "busy_backends_now": round(busy_now, 3),
+                      "after_proposed_indexes": indexed,
                       "cpus": cpus, "cpus_assumed": model.host.cpus is None,
                       "replicas": len(replicas)},
             benefit=read_ms,

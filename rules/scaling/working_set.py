@@ -25,7 +25,14 @@ class WorkingSetBeyondMemory(Rule["WorkingSetBeyondMemory.Options"]):
         shared_buffers. With track_io_timing on, the mean read time tells OS-cache reads
         (microseconds: shared_buffers is the limit) from disk reads (the RAM is).
         Medium from a hit ratio under `medium_hit_ratio` when the host's RAM was given;
-        low when it is assumed.
+        low when it is assumed. Not when memory already holds the data: reads from the
+        OS page cache (under `os_cache_read_ms` each), or a database no larger than the
+        given RAM, want shared_buffers (CF010), not RAM. Not when the indexes pgsage
+        proposes (IX001) take the reads under `min_reads_per_second`: the blocks the
+        statements they serve read, scaled by the planner's cost ratio, where statement
+        and database counters cover the same window. Where neither the read times
+        (track_io_timing) nor the RAM are known, the title says what is known: the
+        working set exceeds shared_buffers.
 
     Why it matters:
         Every block not in memory is read from storage, hundreds of times slower than
@@ -53,6 +60,8 @@ class WorkingSetBeyondMemory(Rule["WorkingSetBeyondMemory.Options"]):
         medium_hit_ratio: float = field(default=0.9, metadata={"help": "hit ratio for medium."})
         min_reads_per_second: float = field(default=500.0, metadata={
             "help": "blocks read a second at least."})
+        os_cache_read_ms: float = field(default=0.05, metadata={
+            "help": "mean read time under which reads come from the OS page cache."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         now = model.database
@@ -79,30 +88,58 @@ class WorkingSetBeyondMemory(Rule["WorkingSetBeyondMemory.Options"]):
             return
         block = model.server.block_size if model.server else 8192
         ram = model.host.memory
-        timing = ""
-        if read_ms > 0 and read > 0:
-            each = read_ms / read
-            timing = (f" Reads took {each:.3f} ms each on average: "
-                      + ("mostly the OS page cache, so RAM holds the data but shared_buffers "
-                         "does not (CF010)." if each < 0.05 else "real storage reads."))
+        each = read_ms / read if read_ms > 0 and read > 0 else None
+        if each is not None and each < options.os_cache_read_ms:
+            return  # RAM holds the data; shared_buffers does not (CF010)
+        if size is not None and not model.host.memory_assumed and size <= ram:
+            return  # the whole database fits in RAM
+        saved = _reads_saved_by_indexes(model)
+        if saved and (read - saved) / seconds < options.min_reads_per_second:
+            return  # the proposed indexes are the fix
+        beyond_memory = each is not None or (size is not None and not model.host.memory_assumed)
+        timing = ("" if each is None else
+                  f" Reads took {each:.3f} ms each on average: real storage reads.")
+        if not beyond_memory:
+            timing = (" Whether RAM holds the rest is unknown: turn track_io_timing on (read "
+                      "times tell the OS cache from storage) or give the host's RAM.")
+        indexes = (f" The proposed indexes (IX001) would save about {saved:,.0f} of these "
+                   "block reads by the planner's cost estimates; the rest is what more "
+                   "memory would serve." if saved else "")
         severity = (Severity.MEDIUM if ratio < options.medium_hit_ratio
                     and not model.host.memory_assumed else self.severity)
         yield self.finding(
             severity=severity,
-            title=f"Working set exceeds memory: hit ratio {ratio:.1%}, "
-                  f"{format_bytes(per_second * block)}/s read",
+            title=f"Working set exceeds {'memory' if beyond_memory else 'shared_buffers'}: "
+                  f"hit ratio {ratio:.1%}, {format_bytes(per_second * block)}/s read",
             detail=(f"Over the window, {ratio:.1%} of block requests were served from "
                     f"shared_buffers ({display(model, 'shared_buffers')}); {read:,} blocks "
                     f"({format_bytes(read * block)}, {per_second:,.0f} a second) came from "
                     f"outside. The database is {format_bytes(size)}, the host has "
-                    f"{model.host.memory_phrase()}.{timing} More RAM (with shared_buffers "
-                    "about a quarter of it) keeps more of the working set in memory; indexes "
-                    "for sequential scans and partitioning cold data shrink it."),
+                    f"{model.host.memory_phrase()}.{timing}{indexes} More RAM (with "
+                    "shared_buffers about a quarter of it) keeps more of the working set in "
+                    "memory; indexes for sequential scans and partitioning cold data shrink "
+                    "it."),
             object=ObjectRef(),
             evidence={"hit_ratio": round(ratio, 4), "blocks_read": read,
                       "blocks_read_per_second": round(per_second, 1),
                       "database_bytes": size, "shared_buffers_bytes": shared,
                       "host_memory_bytes": ram, "host_memory_assumed": model.host.memory_assumed,
-                      "read_ms_per_block": round(read_ms / read, 4) if read else None},
+                      "read_ms_per_block": round(each, 4) if each is not None else None,
+                      "blocks_read_saved_by_indexes": round(saved) if saved else None,
+                      "beyond_memory": beyond_memory},
             benefit=per_second,
         )
+
+
+def _reads_saved_by_indexes(model: Model) -> float:
+    """Blocks the statements the index plan serves would no longer read, over the window:
+    each one's blocks read times (1 - its cost ratio). Zero where the statement and
+    database counters cover different windows (they cannot be weighed together)."""
+    if not model.same_window:
+        return 0.0
+    saved = 0.0
+    for t in model.totals.values():
+        ratio = model.index_plan.cost_ratio(t.queryid)
+        if ratio is not None and t.toplevel:
+            saved += t.shared_read * (1.0 - ratio)
+    return saved

@@ -26,7 +26,15 @@ from pgsage.analyzer.engine.pipeline import estimate_indexes
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
 from pgsage.analyzer.model.host import HostSpec
+from pgsage.analyzer.model.index_plan import (
+    Candidate,
+    IndexChoice,
+    IndexKey,
+    IndexPlan,
+    StatementEffect,
+)
 from pgsage.analyzer.model.snapshot import Snapshot
+from pgsage.analyzer.model.workload import TableRef
 from pgsage.analyzer.units import GB, MB
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.bgwriter import BgwriterStats
@@ -271,6 +279,30 @@ def test_no_replicas_for_a_write_heavy_or_idle_server() -> None:
     assert run("SC001", model_of(now, before, cpus=1)) == []
 
 
+def advised(model: Model, ratio: float, *queryids: int) -> Model:
+    """Pin the index advisor's plan: one index that takes these statements' cost to
+    `ratio` of what it is."""
+    ref = TableRef(1, "public", "t")
+    effects = [StatementEffect(q, 1000, 1000.0, 1000.0 * ratio, "") for q in queryids]
+    model.index_plan = IndexPlan("hypopg", choices=[IndexChoice(
+        Candidate(ref, (IndexKey("k"),)), "t_k_idx", 8192, effects, 1.0, 0.0, 0.0, 0.0)])
+    return model
+
+
+def test_no_replicas_for_the_load_the_proposed_index_removes() -> None:
+    """The reads that keep the CPU busy are one index away from 1% of their cost."""
+    now, before = load_models(10_000.0, 500.0)
+    assert run("SC001", advised(model_of(now, before, cpus=1), 0.01, 1)) == []
+
+
+def test_replica_advice_counts_the_load_left_after_the_proposed_indexes() -> None:
+    now, before = load_models(20_000.0, 500.0)
+    [f] = run("SC001", advised(model_of(now, before, cpus=1), 0.5, 1))
+    assert "after the proposed indexes" in f.title
+    assert f.evidence["busy_backends"] == pytest.approx(1.05)
+    assert f.evidence["busy_backends_now"] == pytest.approx(2.05)
+
+
 # --- SC002 working set -----------------------------------------------------------------------
 
 def with_blocks(hit: int, read: int, taken_at: float = NOW) -> Snapshot:
@@ -287,6 +319,47 @@ def test_a_low_hit_ratio_with_many_reads_means_the_working_set_exceeds_memory() 
     assert found[0].severity is Severity.LOW  # RAM assumed
     assert run("SC002", model_of(with_blocks(990_000, 10_000), with_blocks(0, 0, NOW - 100))) \
         == []
+
+
+def test_reads_from_the_os_cache_or_a_database_that_fits_in_ram_need_no_more_ram() -> None:
+    """A 322 MB database: the blocks missing from shared_buffers came from the OS cache
+    (0.01 ms each), or the host's RAM is known to hold the whole database."""
+    cached = dataclasses.replace(make_database(), blks_hit=800_000, blks_read=200_000,
+                                 blk_read_time=2_000.0)
+    now = make_snapshot(data={"database": [cached]},
+                        settings=[make_setting("shared_buffers", "16384", "8kB")])
+    assert run("SC002", model_of(now, with_blocks(0, 0, NOW - 100))) == []
+    small = with_blocks(800_000, 200_000)
+    small.data["server"] = [make_server(database_bytes=322 * MB)]
+    fits = Model(small, with_blocks(0, 0, NOW - 100), host=HostSpec(memory_bytes=8 * GB))
+    assert run("SC002", estimate_indexes(fits)) == []
+
+
+def test_the_title_says_memory_only_when_reads_or_sizes_show_it() -> None:
+    """Without read times or the host's RAM, what is known is shared_buffers."""
+    [f] = run("SC002", model_of(with_blocks(800_000, 200_000), with_blocks(0, 0, NOW - 100)))
+    assert f.title.startswith("Working set exceeds shared_buffers")
+    slow = dataclasses.replace(make_database(), blks_hit=800_000, blks_read=200_000,
+                               blk_read_time=400_000.0)
+    now = make_snapshot(data={"database": [slow]},
+                        settings=[make_setting("shared_buffers", "16384", "8kB")])
+    [f] = run("SC002", model_of(now, with_blocks(0, 0, NOW - 100)))
+    assert f.title.startswith("Working set exceeds memory")
+    assert "real storage reads" in f.detail
+
+
+def test_no_more_ram_for_reads_the_proposed_index_removes() -> None:
+    """The sequential scan that reads most blocks is one index away from 1% of its cost."""
+    scan = stmt(1, "SELECT * FROM t WHERE k = $1", 1000, 5_000.0, shared_blks_read=190_000)
+    now = with_blocks(800_000, 200_000)
+    now.data["statements"] = [scan]
+    before = with_blocks(0, 0, NOW - 100)
+    before.data["statements"] = [dataclasses.replace(scan, calls=0, shared_blks_read=0,
+                                                     total_exec_time=0.0)]
+    model = model_of(now, before)
+    assert model.same_window
+    assert len(run("SC002", model)) == 1
+    assert run("SC002", advised(model_of(now, before), 0.01, 1)) == []
 
 
 # --- SC003 capacity --------------------------------------------------------------------------
