@@ -88,6 +88,9 @@ class Window:
     (offline work that reads no counters: `pgsage migration check` without a DSN)."""
     since: str = "statistics were last reset"
     """What began a since-reset window, in words, for `describe()`."""
+    warming_up: bool = False
+    """A since-reset window withheld until a second snapshot measures one (the sidecar's
+    first cycles): its start is None, so no rate is computed from it."""
 
     @property
     def known(self) -> bool:
@@ -106,6 +109,9 @@ class Window:
         """The window as a noun phrase: `over {describe()}` in a finding's text."""
         if self.kind == "none":
             return "no counters (offline)"
+        if self.warming_up:
+            return (f"the time since {self.since} (warming up: rates once a second snapshot "
+                    "of these counters measures them)")
         if self.start is None:
             return f"the time since {self.since} (start unknown)"
         span = _span(self.seconds)
@@ -119,8 +125,12 @@ class Window:
         = `end`, `seconds` 0, `known` false), so clients that read the stable fields never
         see a guessed span."""
         start = self.start if self.start is not None else self.end
-        return {"start": _iso(start), "end": _iso(self.end), "seconds": round(self.seconds, 3),
-                "kind": self.kind, "known": self.known, "described": self.describe()}
+        out: dict[str, object] = {
+            "start": _iso(start), "end": _iso(self.end), "seconds": round(self.seconds, 3),
+            "kind": self.kind, "known": self.known, "described": self.describe()}
+        if self.warming_up:
+            out["warming_up"] = True
+        return out
 
 
 def _span(seconds: float) -> str:
@@ -170,6 +180,10 @@ class Model:
     """Values computed by an earlier model over the same inputs, used as they are."""
     host: HostSpec = field(default_factory=HostSpec)
     """RAM, CPUs and storage of the host as the user gave them (the rest is assumed)."""
+    rates_need_baseline: bool = False
+    """Rates only between two snapshots (the sidecar): a measured window comes within a
+    cycle, and a rate since the last reset (a bulk load months ago, say) is one a later cycle
+    would withdraw. Counters without a baseline then have a warming-up window."""
 
     # --- raw records -------------------------------------------------------------------
     @cached_property
@@ -352,8 +366,8 @@ class Model:
             if reset is None or (before is not None and before.stats_reset == reset):
                 return Window(self.baseline.taken_at, self.snapshot.taken_at,
                               "between-snapshots")
-        return Window(reset, self.snapshot.taken_at, "since-reset",
-                      "pg_stat_statements last started counting (a reset, or its first start)")
+        return self._since_reset(
+            reset, "pg_stat_statements last started counting (a reset, or its first start)")
 
     @cached_property
     def statements(self) -> pd.DataFrame:
@@ -482,15 +496,18 @@ class Model:
                 return Window(self.baseline.taken_at, self.snapshot.taken_at,
                               "between-snapshots")
         if reset is not None:
-            return Window(reset, self.snapshot.taken_at, "since-reset",
-                          "this database's statistics were last reset")
+            return self._since_reset(reset, "this database's statistics were last reset")
         crash = self._crash_recovery_end()
         if crash is not None:
-            return Window(crash, self.snapshot.taken_at, "since-reset",
-                          "the server started without saved statistics (after a crash or "
-                          "initdb)")
-        return Window(None, self.snapshot.taken_at, "since-reset",
-                      "this database's statistics started counting (never reset)")
+            return self._since_reset(crash, "the server started without saved statistics "
+                                            "(after a crash or initdb)")
+        return self._since_reset(None, "this database's statistics started counting (never "
+                                       "reset)")
+
+    def _since_reset(self, start: float | None, since: str) -> Window:
+        if self.rates_need_baseline:
+            return Window(None, self.snapshot.taken_at, "since-reset", since, warming_up=True)
+        return Window(start, self.snapshot.taken_at, "since-reset", since)
 
     def _crash_recovery_end(self) -> float | None:
         """When the server last started without saved statistics (after a crash, or its
@@ -510,27 +527,28 @@ class Model:
             return started
         return None
 
-    def shared_window(self, reset: float | None, name: str) -> Window:
+    def shared_window(self, reset: float | None, name: str, collector: str) -> Window:
         """The window of a server-wide counter family (bgwriter, WAL, archiver) that has a
-        reset time of its own: between the snapshots, or since that reset."""
-        if self.baseline is not None:
+        reset time of its own: between the snapshots when the baseline read its `collector`
+        too, or since that reset."""
+        if self.baseline is not None and collector in self.baseline.data:
             return Window(self.baseline.taken_at, self.snapshot.taken_at, "between-snapshots")
-        return Window(reset, self.snapshot.taken_at, "since-reset",
-                      f"{name} statistics were last reset")
+        return self._since_reset(reset, f"{name} statistics were last reset")
 
     @cached_property
     def windows(self) -> dict[str, Window]:
         """Every counter family's window, for the report (`window.families` in JSON)."""
         out = {"statements": self.window, "tables": self.counter_window}
         if self.bgwriter is not None:
-            out["bgwriter"] = self.shared_window(self.bgwriter.stats_reset, "bgwriter")
+            out["bgwriter"] = self.shared_window(self.bgwriter.stats_reset, "bgwriter",
+                                                 "bgwriter")
             if self.bgwriter.checkpointer_stats_reset is not None:
                 out["checkpointer"] = self.shared_window(
-                    self.bgwriter.checkpointer_stats_reset, "checkpointer")
+                    self.bgwriter.checkpointer_stats_reset, "checkpointer", "bgwriter")
         if self.wal is not None:
-            out["wal"] = self.shared_window(self.wal.stats_reset, "WAL")
+            out["wal"] = self.shared_window(self.wal.stats_reset, "WAL", "wal")
         if self.archiver is not None:
-            out["archiver"] = self.shared_window(self.archiver.stats_reset, "archiver")
+            out["archiver"] = self.shared_window(self.archiver.stats_reset, "archiver", "archiver")
         return out
 
     @cached_property

@@ -84,7 +84,8 @@ def analyze(name: str, current: Snapshot, baseline: Snapshot | None, texts: dict
         reuse = cache is not None and len(cache.inputs) == len(inputs) and all(
             a is b for a, b in zip(cache.inputs, inputs, strict=True))
         model = Model(current, baseline, query_texts=texts, host=config.host,
-                      derived=cache.derived if cache is not None and reuse else None)
+                      derived=cache.derived if cache is not None and reuse else None,
+                      rates_need_baseline=True)
         if cache is not None and reuse and cache.index_plan is not None:
             model.index_plan = cache.index_plan
         else:

@@ -140,9 +140,13 @@ class Sidecar:
                 return 404, JSON, json.dumps({"error": f"no target named {wanted!r}",
                                               "targets": sorted(targets)}).encode()
             if state.report_json is None:
+                warming = state.window.warming_up()
+                reason = (state.status(time.time(), 1e18).get("reason") or
+                          (f"warming up: the rules run once {' and '.join(warming)} have "
+                           "been collected twice (rates need a measured window)"
+                           if warming else None))
                 return 503, JSON, json.dumps({"error": "no analysis yet", "target": wanted,
-                                              "reason": state.status(time.time(), 1e18).get(
-                                                  "reason")}).encode()
+                                              "reason": reason}).encode()
             return 200, JSON, state.report_json
         parts = [f"{json.dumps(name)}:{(s.report_json or b'null').decode()}"
                  for name, s in targets.items()]
@@ -379,7 +383,8 @@ class Sidecar:
             if current is None:
                 continue
             baseline = state.window.baseline()
-            run_rules = time.monotonic() >= state.rules_not_before
+            run_rules = (time.monotonic() >= state.rules_not_before
+                         and not state.window.warming_up())
             config, texts, previous = self.config, state.texts, state.recommendations
             try:
                 result = await in_daemon_thread(functools.partial(

@@ -16,7 +16,11 @@ Counter resets never turn into negative or absurd rates:
   its baseline record is dropped and the model counts it as new; before 17 the model sees
   its calls go down and counts its current value (never a negative difference).
 
-With no baseline the model reports totals since the last reset, which are exact too.
+The rules wait until the statements and tables collectors have two runs in the window
+(`warming_up()`; after a reset too, when the last findings stand meanwhile), so the first
+cycles raise no finding from totals since the last reset that a measured window would
+withdraw. Other families still without a baseline give no rate (`Model.rates_need_baseline`):
+their window reads "warming up".
 Histories are thinned so consecutive entries are at least length/slots apart: memory stays
 bounded (about `slots` copies of each collector) whatever the intervals.
 """
@@ -43,6 +47,9 @@ the memory a window would otherwise take."""
 ANCHORS = ("statements", "tables", "database")
 """The first of these with a baseline sets both snapshots' times: statement rates are the
 ones rules lean on most, so their window is exact and the others' is within one interval."""
+
+MEASURED_BEFORE_RULES = ("statements", "tables")
+"""Collectors whose counters the rules weigh: the rules run once each has two snapshots."""
 
 STATEMENT_COLLECTORS = ("statements", "statements_info")
 RELATION_COLLECTORS = ("database", "tables", "indexes")
@@ -183,6 +190,14 @@ class Window:
             cached = (first, last, _without_recreated(first.records, last.records))
             self._filtered = cached
         return cached[2]
+
+    def warming_up(self) -> list[str]:
+        """The collectors rules lean on (statements, tables) that work but have no second
+        run in the window yet: until they do, the rules wait rather than judge the
+        workload by totals since the last reset, which a measured window may contradict."""
+        return [name for name in MEASURED_BEFORE_RULES
+                if self.status.get(name, CollectorStatus(ok=False)).ok
+                and len(self.history.get(name, ())) < 2]
 
     @property
     def seconds(self) -> float:

@@ -12,7 +12,6 @@ from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, 
 from pgsage.analyzer.units import GB, format_bytes
 from pgsage.collectors.bgwriter import BgwriterStats
 from pgsage.collectors.wal import WalStats
-from pgsage.rules._stats import stats_start
 from pgsage.rules._support.settings import change, display, evidence, pg_memory
 from pgsage.rules.base import Rule, register
 
@@ -72,16 +71,15 @@ class CheckpointPressure(Rule["CheckpointPressure.Options"]):
         wal_before = model.baseline.one("wal", WalStats) if model.baseline else None
         timed, req = now.checkpoints_timed, now.checkpoints_req
         wal_bytes = float(wal.wal_bytes)
-        seconds = model.snapshot.taken_at - (wal.stats_reset or stats_start(model))
-        if before is not None and wal_before is not None and req >= before.checkpoints_req \
-                and wal.wal_bytes >= wal_before.wal_bytes:
+        window = model.windows["wal"]
+        if window.kind == "between-snapshots":
+            if before is None or wal_before is None or req < before.checkpoints_req \
+                    or wal.wal_bytes < wal_before.wal_bytes:
+                return  # reset in between: the next pair of snapshots measures it
             timed -= before.checkpoints_timed
             req -= before.checkpoints_req
             wal_bytes -= wal_before.wal_bytes
-            seconds = model.window.seconds
         if req < options.min_requested or req / max(req + timed, 1) < options.max_requested_share:
-            return
-        if seconds <= 0:
             return
         target = float(model.setting("checkpoint_completion_target") or 0.9)
         current = model.setting_bytes("max_wal_size") or GB
@@ -89,7 +87,9 @@ class CheckpointPressure(Rule["CheckpointPressure.Options"]):
             # The WAL written could not have forced that many checkpoints (the checkpointer
             # requests one each max_wal_size / (1 + target)): CREATE DATABASE, CHECKPOINT...
             return
-        rate = wal_bytes / seconds
+        rate = window.per_second(wal_bytes)
+        if rate is None:
+            return  # no known window: the WAL rate max_wal_size is sized from is unknown
         timeout_ms = model.setting_ms("checkpoint_timeout") or 300_000.0
         timeout = max(timeout_ms / 1000, float(options.min_timeout))
         written = rate * (timeout_ms / 1000) * (1 + target)
@@ -107,9 +107,10 @@ class CheckpointPressure(Rule["CheckpointPressure.Options"]):
             title=f"{req} of {req + timed} checkpoints forced by WAL volume: max_wal_size "
                   f"{display(model, 'max_wal_size')} -> {values['max_wal_size']}",
             detail=(f"{req} checkpoints were requested and {timed} timed ({share:.0%} "
-                    f"requested); WAL is written at {format_bytes(rate)}/s "
-                    f"({format_bytes(rate * timeout)} per {timeout / 60:.0f} min; full-page "
-                    f"images are {fpi} of WAL records since the last reset). With "
+                    f"requested); WAL is written at {format_bytes(rate)}/s over "
+                    f"{window.describe()} ({format_bytes(rate * timeout)} per "
+                    f"{timeout / 60:.0f} min; full-page images are {fpi} of WAL records since "
+                    "the last reset). With "
                     f"checkpoint_completion_target {target}, max_wal_size "
                     f"{values['max_wal_size']} lets checkpoints come on time"
                     + (f" with checkpoint_timeout {values['checkpoint_timeout']}"
