@@ -1,4 +1,4 @@
-"""Applications are connected as a superuser."""
+"""Applications are connected as a superuser, or their statements ran as one."""
 
 from __future__ import annotations
 
@@ -19,11 +19,16 @@ BOOTSTRAP_SUPERUSER_OID = 10
 
 @register
 class SuperuserSessions(Rule["SuperuserSessions.Options"]):
-    """Applications are connected as a superuser.
+    """Applications are connected as a superuser, or their statements ran as one.
 
     What it detects:
         Client sessions of a role with SUPERUSER whose application_name is not an
-        administration tool (`admin_applications`), grouped by role.
+        administration tool (`admin_applications`), grouped by role; and, seen in
+        pg_stat_statements whether or not the application is still connected, a
+        superuser role under which the window's statements on application tables
+        (SELECT, INSERT, UPDATE, DELETE, MERGE; pgsage's own are not counted) were
+        called at least `min_statement_calls` times: a workload, not an administrator's
+        few statements.
 
     Why it matters:
         A superuser bypasses every permission check and row level security, can read
@@ -51,12 +56,20 @@ class SuperuserSessions(Rule["SuperuserSessions.Options"]):
         admin_applications: str = field(default=ADMIN_APPLICATIONS, metadata={
             "help": "comma-separated application_name prefixes of administration tools, which are "
                     "not reported."})
+        min_statement_calls: int = field(default=100, metadata={
+            "help": "calls of application statements under a superuser over the window that "
+                    "make a workload."})
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
-        for role, sessions in sorted(app_sessions(model, options.admin_applications).items()):
+        sessions_of = app_sessions(model, options.admin_applications)
+        workload = _statement_calls(model)
+        for role in sorted(set(sessions_of) | set(workload)):
+            sessions = sessions_of.get(role, [])
             info = model.roles.get(role)
             superuser = info.superuser if info else any(b.is_superuser for b in sessions)
-            if not superuser:
+            calls, statements = workload.get(role, (0, 0))
+            ran = calls >= options.min_statement_calls
+            if not superuser or not (sessions or ran):
                 continue
             app = next((b.application_name for b in sessions if b.application_name), None)
             if info is not None and info.oid != BOOTSTRAP_SUPERUSER_OID:
@@ -72,16 +85,44 @@ class SuperuserSessions(Rule["SuperuserSessions.Options"]):
                 undo = f"DROP ROLE {ident(new)};"
                 how = (f"{role} is the bootstrap superuser and keeps SUPERUSER: create a role "
                        f"for the application ({new}) and switch its connection string to it.")
+            seen = [apps(sessions)] if sessions else []
+            if ran:
+                seen.append(f"ran {calls:,} calls of {statements} statement(s) on the "
+                            f"application's tables over {model.window.describe()} "
+                            "(pg_stat_statements)")
             yield self.finding(
-                title=f"Application connected as superuser {role}",
-                detail=(f"Role {role} is a superuser and has {apps(sessions)}. A superuser "
+                title=(f"Application connected as superuser {role}" if sessions else
+                       f"Application statements ran as superuser {role}"),
+                detail=(f"Role {role} is a superuser and {' and '.join(seen)}. A superuser "
                         "bypasses every permission and row level security and can run "
                         "programs on the server (COPY ... PROGRAM): an SQL injection in that "
                         f"application owns the host. {how}"),
                 object=ObjectRef(),
                 action=Action(sql=sql, undo_sql=undo),
                 evidence={"role": role, "sessions": len(sessions),
+                          "statement_calls": calls, "statements": statements,
                           "applications": sorted({b.application_name or "" for b in sessions}),
                           "client_addrs": sorted({b.client_addr or "local" for b in sessions})},
-                benefit=float(len(sessions)),
+                benefit=float(len(sessions) + statements),
             )
+
+
+APPLICATION_KINDS = ("select", "insert", "update", "delete", "merge")
+
+
+def _statement_calls(model: Model) -> dict[str, tuple[int, int]]:
+    """Calls and statements per role over the window, of statements that read or write
+    the application's tables (the model has already left pgsage's own out)."""
+    frame = model.statements
+    if frame.empty or "username" not in frame.columns:
+        return {}
+    out: dict[str, tuple[int, int]] = {}
+    sums = frame.groupby(["username", "queryid"])["calls"].sum()
+    for (user, queryid), calls in zip(sums.index.tolist(), sums.tolist(), strict=True):
+        role = str(user)
+        st = model.workload.statements.get(int(queryid))
+        if st is None or st.kind not in APPLICATION_KINDS or not st.tables:
+            continue
+        total, count = out.get(role, (0, 0))
+        out[role] = (total + int(calls), count + 1)
+    return out

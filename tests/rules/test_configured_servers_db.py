@@ -293,6 +293,21 @@ def test_badly_configured_server(bad_server: ThrowawayServer) -> None:
     bad_server.psql("ALTER SYSTEM RESET ALL; SELECT pg_reload_conf();", "shop")
 
 
+def test_a_workload_that_ran_as_a_superuser_is_found_after_it_disconnected(
+        pg: PgDatabase) -> None:
+    """pgbench's way: the application ran every statement as the superuser and is gone;
+    pg_stat_statements still says under which role."""
+    pg.execute("CREATE TABLE accounts (id int PRIMARY KEY, balance int);"
+               "INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 1000) g;")
+    with psycopg.connect(pg.dsn, application_name="shop-api", autocommit=True) as app:
+        for i in range(1200):
+            app.execute("SELECT balance FROM accounts WHERE id = %s", (i,)).fetchall()
+    [superuser] = by_rule(run(pg.dsn, rules_config(("SE001",))), "SE001")
+    assert superuser.evidence["sessions"] == 0
+    assert superuser.evidence["statement_calls"] >= 1200
+    assert superuser.title.startswith("Application statements ran as superuser")
+
+
 @needs_binaries
 @pytest.mark.pg
 def test_superuser_application_prepared_transaction_and_inactive_slot(
@@ -433,6 +448,7 @@ def test_well_configured_server_stays_quiet(bin_dir: Path) -> None:
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             conn.execute("SET pg_stat_statements.track_utility = off")  # keep it unrecorded
             conn.execute(f"ALTER ROLE postgres PASSWORD '{password}'".encode())
+            conn.execute(f"CREATE ROLE shop_app LOGIN PASSWORD '{password}'".encode())
             conn.execute("CREATE DATABASE shop")
         (server.data_dir / "pg_hba.conf").write_text(GOOD_HBA)
         server.restart()
@@ -441,8 +457,9 @@ def test_well_configured_server_stays_quiet(bin_dir: Path) -> None:
         # The loading session's insert counts can reach shared statistics after its ANALYZE
         # did (backends flush them at most once a second): analyze once more after that.
         time.sleep(1.5)
-        apply(dsn, "ANALYZE;")
-        with psycopg.connect(dsn, autocommit=True) as conn:
+        apply(dsn, "ANALYZE; GRANT SELECT ON ALL TABLES IN SCHEMA public TO shop_app;")
+        app_dsn = make_conninfo(dsn, user="shop_app")  # the application's own role
+        with psycopg.connect(app_dsn, autocommit=True) as conn:
             for i in range(50):
                 conn.execute("SELECT * FROM orders WHERE customer_id = %s", (i,))
                 conn.execute("SELECT o.total FROM orders o JOIN customers c ON "

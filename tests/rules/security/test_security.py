@@ -55,6 +55,28 @@ def test_se001_passes_for_admin_tools_and_ordinary_roles() -> None:
                  ["SE001"]) == []
 
 
+def superuser_workload(calls: int) -> Model:
+    """pgbench's shape: every statement under postgres, the application disconnected."""
+    accounts = make_table("pgbench_accounts")
+    roles = [make_role("postgres", oid=10, superuser=True)]
+    statements = [make_statement(1, "SELECT abalance FROM pgbench_accounts WHERE aid = $1",
+                                 calls, username="postgres"),
+                  make_statement(2, "CREATE INDEX ON pgbench_accounts (bid)", 1,
+                                 username="postgres")]
+    return arch_model(tables=[accounts], statements=statements, data={"roles": roles})
+
+
+def test_se001_a_workload_that_ran_as_a_superuser_is_found_after_it_disconnected() -> None:
+    [f] = all_of(superuser_workload(5000), "SE001")
+    assert f.title == "Application statements ran as superuser postgres"
+    assert f.evidence["statement_calls"] == 5000 and f.evidence["sessions"] == 0
+    assert "pg_stat_statements" in f.detail
+
+
+def test_se001_an_administrators_few_statements_are_not_a_workload() -> None:
+    assert codes(superuser_workload(20), ["SE001"]) == []
+
+
 # --- SE002 / SE003 passwords ---------------------------------------------------------------------
 def test_se002_md5_encryption_and_md5_hashes() -> None:
     roles = [make_role("app", password_kind="md5"), make_role("ok")]
