@@ -32,7 +32,7 @@ def describe(window: Window) -> str:
     if window.seconds < 2 * DAY:
         return window.describe()
     what = ("between two snapshots" if window.kind == "between-snapshots"
-            else "since statistics were last reset")
+            else f"since {window.since}")
     return f"the {days(window.seconds)} {what}"
 
 

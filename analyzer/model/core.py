@@ -536,6 +536,14 @@ class Model:
         return self._since_reset(reset, f"{name} statistics were last reset")
 
     @cached_property
+    def snapshots_window(self) -> Window | None:
+        """The time between the baseline and this snapshot, for what has no reset time of its
+        own and moves by itself (a sequence's last_value, a key column's max, sizes)."""
+        if self.baseline is None:
+            return None
+        return Window(self.baseline.taken_at, self.snapshot.taken_at, "between-snapshots")
+
+    @cached_property
     def windows(self) -> dict[str, Window]:
         """Every counter family's window, for the report (`window.families` in JSON)."""
         out = {"statements": self.window, "tables": self.counter_window}

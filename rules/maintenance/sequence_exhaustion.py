@@ -85,11 +85,12 @@ class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
     @staticmethod
     def _days_left(model: Model, seq: Sequence, old: Sequence | None,
                    rng: Range) -> float | None:
-        if old is None or old.last_value is None or model.window.seconds <= 0:
+        window = model.snapshots_window
+        if old is None or old.last_value is None or window is None:
             return None
         advanced = ((seq.last_value or 0) - old.last_value) * (1 if seq.increment_by > 0 else -1)
-        per_second = advanced / model.window.seconds
-        if per_second <= 0:
+        per_second = window.per_second(advanced)
+        if per_second is None or per_second <= 0:
             return None
         return max(abs(rng.end - (seq.last_value or 0)), 0) / per_second / DAY
 
@@ -112,8 +113,9 @@ class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
         parts = [f"Sequence {seq.schema}.{seq.name} ({seq.data_type}, increment "
                  f"{seq.increment_by}) is at {last:,}: {min(ratio, 1.0):.1%} of its range, which "
                  f"ends at {rng.end:,} ({stops}); {remaining:,} values are left."]
-        if days_left is not None:
-            parts.append(f"Over {describe(model.window)} it advanced at a pace that uses the "
+        window = model.snapshots_window
+        if days_left is not None and window is not None:
+            parts.append(f"Over {describe(window)} it advanced at a pace that uses the "
                          f"rest in about {days_left:,.0f} days.")
         if owner is None:
             parts.append("It is not owned by a column: check which columns take its values "

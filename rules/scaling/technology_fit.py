@@ -10,7 +10,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.units import GB, format_bytes
-from pgsage.rules._stats import counter_window, table_counter
+from pgsage.rules._stats import counter_window, describe, table_counter
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
 from pgsage.rules._support.workload import statements_on
 from pgsage.rules.base import Rule, register
@@ -96,8 +96,9 @@ class TechnologyFit(Rule["TechnologyFit.Options"]):
                 yield self.finding(
                     title=f"{table.name} is a time series ({format_bytes(table.table_bytes)}, "
                           f"{rate:,.0f} rows/s in {col.name} order)",
-                    detail=(f"{table.name} receives {rate:,.0f} rows a second in {col.name} "
-                            f"order (correlation {col.correlation:.2f}), is almost never "
+                    detail=(f"{table.name} received {rate:,.0f} rows a second over "
+                            f"{describe(window)} in {col.name} order (correlation "
+                            f"{col.correlation:.2f}), is almost never "
                             f"updated ({upd:,} updates for {ins:,} inserts) and is read by "
                             f"ranges of {col.name} ({ranged:,} calls). Native range "
                             "partitioning (PT001) fits; TimescaleDB adds compression of old "

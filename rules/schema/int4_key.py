@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from pgsage.analyzer.model.core import Model, Window
+from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
 from pgsage.collectors.key_ranges import KeyRange
@@ -119,12 +119,10 @@ class Int4Key(Rule["Int4Key.Options"]):
     @staticmethod
     def _advance(model: Model, position: int, earlier: int | None) -> float | None:
         """Key values used per second between the snapshots, or None without a measure."""
-        if model.baseline is None or earlier is None:
-            return None
-        seconds = model.snapshot.taken_at - model.baseline.taken_at
-        if seconds <= 0 or position < earlier:
+        window = model.snapshots_window
+        if window is None or earlier is None or position < earlier:
             return None  # a reset sequence or an emptied table: no steady advance to project
-        return (position - earlier) / seconds
+        return window.per_second(position - earlier)
 
     def _finding(self, model: Model, t: TableStats, column: str, type_name: str, limit: int,
                  rows: float, position: int, source: str, rate: float | None,
@@ -136,8 +134,8 @@ class Int4Key(Rule["Int4Key.Options"]):
         lines += [alter_columns_type(c.schema, c.table, [(c.columns[0], "bigint")]) for c in refs]
         if seq is not None:
             lines.append(f"ALTER SEQUENCE {ident(seq.schema, seq.name)} AS bigint;")
-        window = (Window(model.baseline.taken_at, model.snapshot.taken_at,
-                         "between-snapshots").describe() if model.baseline is not None else "")
+        window = (model.snapshots_window.describe() if model.snapshots_window is not None
+                  else "")
         if days_left is not None and rate is not None:
             when = (f"it advanced {rate:,.1f} values per second over {window}, which "
                     f"reaches the maximum in about {days_left:,.0f} days")

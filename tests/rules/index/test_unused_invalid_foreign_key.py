@@ -355,7 +355,7 @@ def test_foreign_key_name_collision_gets_a_suffix() -> None:
 def test_foreign_key_detail_states_counts_and_window() -> None:
     found = only("IX006", fk_model(parent={"n_tup_del": 40}, child={"seq_scan": 12}))
     assert "40 deletes" in found.detail and "12 sequential scans" in found.detail
-    assert "since statistics were last reset" in found.detail
+    assert "since this database's statistics were last reset" in found.detail
     assert found.evidence["parent_deletes"] == 40 and found.evidence["child_seq_scan"] == 12
 
 
