@@ -19,7 +19,8 @@ class IndexStats:
     table: str
     name: str
     method: str
-    definition: str
+    definition: str | None
+    """pg_get_indexdef; None when the index was locked (`locked_by`)."""
     columns: tuple[str | None, ...]
     """Key then INCLUDE columns by name; None where the key is an expression."""
     key_count: int
@@ -43,6 +44,18 @@ class IndexStats:
     idx_tup_read: int | None
     idx_tup_fetch: int | None
     last_idx_scan: float | None = None
+    locked_by: int | None = None
+    """The pid holding or awaiting an ACCESS EXCLUSIVE lock on the index or its table when
+    it was read (0: a prepared transaction): its definition, expressions, predicate and
+    size were left unread (None), as reading them would wait for the lock."""
+
+    @property
+    def known_definition(self) -> str:
+        """The definition of an index read unlocked: rules that act on an index (drop it,
+        recreate it) skip the locked ones, whose definition is unknown."""
+        if self.definition is None:
+            raise ValueError(f"{self.name} was locked when read: its definition is unknown")
+        return self.definition
 
 
 @register

@@ -52,6 +52,10 @@ class TableStats:
     partition_bound: str | None = None
     """A partition's bound as pg_get_expr prints it: `FOR VALUES FROM (...) TO (...)`,
     `FOR VALUES IN (...)`, `FOR VALUES WITH (modulus 4, remainder 0)` or `DEFAULT`."""
+    locked_by: int | None = None
+    """The pid holding or awaiting an ACCESS EXCLUSIVE lock on the table (or its TOAST
+    table) when it was read, 0 for a prepared transaction: its sizes and partition bound
+    were left unread (None), as reading them would wait for the lock."""
 
 
 @register

@@ -40,6 +40,10 @@ class Rule(Generic[OptionsT]):
     category: ClassVar[Category]
     severity: ClassVar[Severity]
     Options: ClassVar[type[Any]] = NoOptions
+    reads: ClassVar[tuple[str, ...]] = ()
+    """Collectors whose rows this rule takes as the whole truth (no row: none exists, as
+    "no primary key" reads the constraints). When one of them failed the rule does not
+    run and the report names the source as unknown: a failure is never an absence."""
     names_related_findings: ClassVar[bool] = False
     """Whether the engine adds to this rule's findings the other findings about the same
     statements (a rule cannot see them: it runs alone)."""

@@ -159,7 +159,8 @@ def redundant_after(candidate: Candidate, indexes: Iterable[IndexStats]) -> list
     keys = [k.column if not k.expression else None for k in candidate.keys]
     for ix in indexes:
         if ix.is_unique or ix.is_primary or ix.constraint_type or ix.is_replica_identity \
-                or ix.referenced_by_fk or not ix.is_valid or ix.method != candidate.method:
+                or ix.referenced_by_fk or not ix.is_valid or ix.method != candidate.method \
+                or ix.definition is None:  # locked when read: its predicate is unknown
             continue
         if ix.expressions or ix.predicate or candidate.predicate:
             continue

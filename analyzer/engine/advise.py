@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import Any
 
 from pgsage.analyzer.engine.config import RulesConfig
 from pgsage.analyzer.engine.gains import with_gains
@@ -16,6 +17,7 @@ from pgsage.analyzer.engine.related import with_related
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Question, Recommendation, ranked
 from pgsage.rules import build_options, select
+from pgsage.rules.base import Rule
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,8 @@ def advise(model: Model, config: RulesConfig) -> tuple[list[Recommendation], lis
     selected = list(select(config.select, config.ignore))
     log.info("running %d rules", len(selected))
     for rule in selected:
+        if failed_reads(model, rule):
+            continue  # what it would take as absent is unknown: unknown_sources() says so
         options, _ = build_options(rule, config.options.get(rule.code, {}))
         try:
             found.extend(dataclasses.replace(r, default_severity=rule.severity)
@@ -36,6 +40,24 @@ def advise(model: Model, config: RulesConfig) -> tuple[list[Recommendation], lis
             notes.append(f"rule {rule.code} failed: {type(exc).__name__}: {exc}")
     naming = {rule.code for rule in selected if rule.names_related_findings}
     return ranked(grouped(with_gains(model, with_related(found, naming)))), notes
+
+
+def failed_reads(model: Model, rule: Rule[Any]) -> list[str]:
+    """The collectors the rule takes as the whole truth that failed in this snapshot."""
+    status = model.snapshot.status
+    return [name for name in rule.reads if name in status and not status[name].ok]
+
+
+def unknown_sources(model: Model, config: RulesConfig) -> list[str]:
+    """One note per failed source the selected rules needed: it is unknown, and the rules
+    that would have read its missing rows as "none exists" did not run."""
+    skipped: dict[str, list[str]] = {}
+    for rule in select(config.select, config.ignore):
+        for name in failed_reads(model, rule):
+            skipped.setdefault(name, []).append(rule.code)
+    return [f"{name} unknown ({model.skipped_reason(name)}): {', '.join(codes)} not run, as "
+            "a source that could not be read says nothing about what exists"
+            for name, codes in sorted(skipped.items())]
 
 
 def ask(model: Model, config: RulesConfig,

@@ -15,7 +15,7 @@ from typing import Any
 from pgsage.analyzer.advisor.estimate import advise_by_estimate
 from pgsage.analyzer.advisor.inputs import hypopg_schema
 from pgsage.analyzer.advisor.search import advise_with_hypopg
-from pgsage.analyzer.engine.advise import advise, ask
+from pgsage.analyzer.engine.advise import advise, ask, unknown_sources
 from pgsage.analyzer.engine.config import Config
 from pgsage.analyzer.errors import ServerError, UsageError
 from pgsage.analyzer.live.collect import collect
@@ -208,13 +208,37 @@ def planning_notes(model: Model) -> list[str]:
     return notes
 
 
+def _holder(pid: int) -> str:
+    return "a prepared transaction" if pid == 0 else f"pid {pid}"
+
+
+def locked_notes(model: Model) -> list[str]:
+    """The relations whose lock-taking details (sizes, definitions, partition bounds) were
+    left unread because another session held or awaited ACCESS EXCLUSIVE on them."""
+    notes = []
+    tables = sorted(f"{t.schema}.{t.name} ({_holder(t.locked_by)})"
+                    for t in model.tables.values() if t.locked_by is not None)
+    if tables:
+        notes.append("tables: sizes and partition bounds not read for " + ", ".join(tables)
+                     + ": an ACCESS EXCLUSIVE lock was held or awaited on them")
+    indexes = sorted(f"{ix.schema}.{ix.name} ({_holder(ix.locked_by)})"
+                     for ix in model.indexes if ix.locked_by is not None)
+    if indexes:
+        notes.append("indexes: definitions and sizes not read for " + ", ".join(indexes)
+                     + ": an ACCESS EXCLUSIVE lock was held or awaited on them or their "
+                     "tables; no index advice acts on them")
+    return notes
+
+
 def report(model: Model, config: Config) -> Report:
     """Every selected rule over a model whose index plan the engine has already made."""
     recommendations, notes = advise(model, config.rules)
+    notes.extend(unknown_sources(model, config.rules))
     failures = model.workload.failures
     if failures:
         notes.append(f"{sum(failures.values())} statement(s) could not be parsed and were "
                      "skipped (" + ", ".join(f"{n} {why}" for why, n in failures.items()) + ")")
     notes.extend(planning_notes(model))
+    notes.extend(locked_notes(model))
     questions, failed = ask(model, config.rules, recommendations)
     return build(model, recommendations, notes + failed, questions)

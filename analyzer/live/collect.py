@@ -84,7 +84,8 @@ def classify(exc: BaseException, statement_timeout_ms: int) -> tuple[str, str]:
         return ("insufficient_privilege", f"insufficient privilege: {first_line(str(exc))} "
                 "(grant pg_monitor to the role)")
     if state == LOCK_NOT_AVAILABLE:
-        return "lock_timeout", "lock_timeout: a catalog lock was held by another session"
+        return ("lock_timeout", f"lock_timeout: {first_line(str(exc))} (another session "
+                "holds or awaits a lock on a relation this source reads)")
     if state == QUERY_CANCELED:
         return "statement_timeout", f"statement_timeout: no result within {statement_timeout_ms} ms"
     if isinstance(exc, TimeoutError):

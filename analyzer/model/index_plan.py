@@ -246,7 +246,7 @@ class IndexChoice:
         depend on it by then, and it holds no data.
         """
         table = self.candidate.table
-        undo = [concurrent_definition(old.definition, if_not_exists=True)
+        undo = [concurrent_definition(old.known_definition, if_not_exists=True)
                 for old in self.replaces]
         if not self.partitions:
             undo.append(drop_index(table.schema, self.name))

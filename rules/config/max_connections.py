@@ -44,6 +44,7 @@ class MaxConnections(Rule["MaxConnections.Options"]):
     name: ClassVar[str] = "config.max_connections"
     category: ClassVar[Category] = Category.CONFIG
     severity: ClassVar[Severity] = Severity.LOW
+    reads: ClassVar[tuple[str, ...]] = ("activity",)
 
     @dataclass(frozen=True)
     class Options:

@@ -7,6 +7,8 @@ from pgsage.collectors.indexes import IndexStats
 
 def protected(ix: IndexStats) -> str | None:
     """Why an index must never be proposed for dropping, or None."""
+    if ix.definition is None:
+        return "locked when read: its definition is unknown"
     if ix.is_primary:
         return "primary key"
     if ix.is_unique:

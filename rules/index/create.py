@@ -68,6 +68,7 @@ class CreateIndex(Rule["CreateIndex.Options"]):
     name: ClassVar[str] = "index.create"
     category: ClassVar[Category] = Category.INDEX
     severity: ClassVar[Severity] = Severity.MEDIUM
+    reads: ClassVar[tuple[str, ...]] = ("indexes", "constraints")
 
     @dataclass(frozen=True)
     class Options:

@@ -51,7 +51,7 @@ class DuplicateIndex(Rule[NoOptions]):
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         groups: dict[tuple[object, ...], list[IndexStats]] = defaultdict(list)
         for ix in model.indexes:
-            if ix.is_valid:
+            if ix.is_valid and ix.definition is not None:  # a locked one is unknown
                 groups[signature(ix)].append(ix)
         for same in groups.values():
             if len(same) < 2:
@@ -70,7 +70,7 @@ class DuplicateIndex(Rule[NoOptions]):
                     object=ObjectRef(ix.schema, ix.table, ix.name,
                                      tuple(c or "(expression)" for c in ix.columns)),
                     action=Action(sql=drop_index(ix.schema, ix.name),
-                                  undo_sql=concurrent_definition(ix.definition)),
+                                  undo_sql=concurrent_definition(ix.known_definition)),
                     impact={"index_bytes_saved": ix.bytes},
                     evidence={"duplicate_of": keep.name, "idx_scan": ix.idx_scan,
                               "index_bytes": ix.bytes},

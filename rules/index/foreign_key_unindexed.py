@@ -108,6 +108,7 @@ class ForeignKeyUnindexed(Rule["ForeignKeyUnindexed.Options"]):
     name: ClassVar[str] = "index.foreign_key_unindexed"
     category: ClassVar[Category] = Category.INDEX
     severity: ClassVar[Severity] = Severity.MEDIUM
+    reads: ClassVar[tuple[str, ...]] = ("indexes",)
 
     @dataclass(frozen=True)
     class Options:

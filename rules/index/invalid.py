@@ -96,7 +96,7 @@ class InvalidIndex(Rule[NoOptions]):
         builds = running_builds(model)
         before = baseline_indexes(model)
         for ix in model.indexes:
-            if ix.is_valid:
+            if ix.is_valid or ix.definition is None:  # valid, or locked when read: unknown
                 continue
             table = model.tables.get(ix.relid)
             obj = ObjectRef(ix.schema, ix.table, ix.name,
@@ -145,7 +145,7 @@ class InvalidIndex(Rule[NoOptions]):
                                 if query else "remove the duplicates of its key first, ")
                              + "or the build fails again.")
             action = Action(sql=drop_index(ix.schema, ix.name) + "\n"
-                            + concurrent_definition(ix.definition),
+                            + concurrent_definition(ix.known_definition),
                             undo_sql=drop_index(ix.schema, ix.name))
         severity = self.severity
         names = {ix.name, REINDEX_LEFTOVER.sub("", ix.name), ix.table}

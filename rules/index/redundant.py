@@ -78,7 +78,8 @@ class RedundantIndex(Rule["RedundantIndex.Options"]):
             for short in indexes:
                 if protected(short) or (short.bytes or 0) < options.min_bytes:
                     continue
-                wider = [ix for ix in indexes if covers_prefix(short, ix)
+                wider = [ix for ix in indexes if ix.definition is not None
+                         and covers_prefix(short, ix)
                          and signature(ix) != signature(short)]
                 if not wider:
                     continue
@@ -96,7 +97,7 @@ class RedundantIndex(Rule["RedundantIndex.Options"]):
                     object=ObjectRef(short.schema, short.table, short.name,
                                      tuple(c or "(expression)" for c in keys(short))),
                     action=Action(sql=drop_index(short.schema, short.name),
-                                  undo_sql=concurrent_definition(short.definition)),
+                                  undo_sql=concurrent_definition(short.known_definition)),
                     impact={"index_bytes_saved": short.bytes},
                     evidence={"covered_by": long.name, "idx_scan": short.idx_scan,
                               "covered_by_idx_scan": long.idx_scan,

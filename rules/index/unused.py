@@ -162,7 +162,7 @@ class UnusedIndex(Rule["UnusedIndex.Options"]):
             object=ObjectRef(ix.schema, ix.table, ix.name,
                              tuple(c or "(expression)" for c in ix.columns)),
             action=Action(sql=drop_index(ix.schema, ix.name),
-                          undo_sql=concurrent_definition(ix.definition)),
+                          undo_sql=concurrent_definition(ix.known_definition)),
             impact={"index_bytes_saved": ix.bytes},
             evidence={"idx_scan": ix.idx_scan, "last_idx_scan": ix.last_idx_scan,
                       "idle_seconds": round(seconds, 1), "index_bytes": ix.bytes,

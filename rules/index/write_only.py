@@ -87,7 +87,7 @@ class WriteOnlyIndex(Rule["WriteOnlyIndex.Options"]):
                     object=ObjectRef(ix.schema, ix.table, ix.name,
                                      tuple(c or "(expression)" for c in ix.columns)),
                     action=Action(sql=drop_index(ix.schema, ix.name),
-                                  undo_sql=concurrent_definition(ix.definition)),
+                                  undo_sql=concurrent_definition(ix.known_definition)),
                     impact={"index_bytes_saved": ix.bytes, "index_writes_saved": writes},
                     evidence={"idx_scan": scans, "rows_written": writes,
                               "index_bytes": ix.bytes, "window_seconds": window.seconds},

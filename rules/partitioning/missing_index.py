@@ -53,6 +53,7 @@ class PartitionMissingIndex(Rule["PartitionMissingIndex.Options"]):
     name: ClassVar[str] = "partitioning.missing_index"
     category: ClassVar[Category] = Category.PARTITIONING
     severity: ClassVar[Severity] = Severity.LOW
+    reads: ClassVar[tuple[str, ...]] = ("indexes",)
 
     @dataclass(frozen=True)
     class Options:

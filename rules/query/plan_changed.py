@@ -79,10 +79,11 @@ class PlanChanged(Rule["PlanChanged.Options"]):
             t = found.get(queryid)
             statement = model.workload.statements.get(queryid)
             lost = [name for name in before.indexes if name not in now.indexes]
-            gone = [old_indexes[n] for n in lost if n not in now_indexes and n in old_indexes]
+            gone = [old_indexes[n] for n in lost if n not in now_indexes and n in old_indexes
+                    and old_indexes[n].definition is not None]
             action: Action | None
             if gone:
-                action = Action(sql="\n".join(concurrent_definition(ix.definition)
+                action = Action(sql="\n".join(concurrent_definition(ix.known_definition)
                                               for ix in gone),
                                 undo_sql="\n".join(f"DROP INDEX CONCURRENTLY IF EXISTS "
                                                    f"{ident(ix.schema, ix.name)};"

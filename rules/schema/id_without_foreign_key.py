@@ -62,6 +62,7 @@ class IdWithoutForeignKey(Rule[NoOptions]):
     name: ClassVar[str] = "schema.id_without_foreign_key"
     category: ClassVar[Category] = Category.SCHEMA
     severity: ClassVar[Severity] = Severity.INFO
+    reads: ClassVar[tuple[str, ...]] = ("constraints",)
     Options = NoOptions
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:

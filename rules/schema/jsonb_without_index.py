@@ -55,6 +55,7 @@ class JsonbWithoutIndex(Rule["JsonbWithoutIndex.Options"]):
     name: ClassVar[str] = "schema.jsonb_without_index"
     category: ClassVar[Category] = Category.SCHEMA
     severity: ClassVar[Severity] = Severity.MEDIUM
+    reads: ClassVar[tuple[str, ...]] = ("indexes",)
 
     @dataclass(frozen=True)
     class Options:

@@ -75,6 +75,7 @@ class NoPrimaryKey(Rule["NoPrimaryKey.Options"]):
     name: ClassVar[str] = "schema.no_primary_key"
     category: ClassVar[Category] = Category.SCHEMA
     severity: ClassVar[Severity] = Severity.MEDIUM
+    reads: ClassVar[tuple[str, ...]] = ("constraints", "indexes")
 
     @dataclass(frozen=True)
     class Options:

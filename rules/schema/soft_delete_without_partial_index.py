@@ -64,6 +64,7 @@ class SoftDeleteWithoutPartialIndex(Rule["SoftDeleteWithoutPartialIndex.Options"
     name: ClassVar[str] = "schema.soft_delete_without_partial_index"
     category: ClassVar[Category] = Category.SCHEMA
     severity: ClassVar[Severity] = Severity.MEDIUM
+    reads: ClassVar[tuple[str, ...]] = ("indexes",)
 
     @dataclass(frozen=True)
     class Options:

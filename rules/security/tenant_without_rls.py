@@ -46,6 +46,7 @@ class TenantTableWithoutRls(Rule["TenantTableWithoutRls.Options"]):
     name: ClassVar[str] = "security.tenant_without_rls"
     category: ClassVar[Category] = Category.SECURITY
     severity: ClassVar[Severity] = Severity.LOW
+    reads: ClassVar[tuple[str, ...]] = ("row_security",)
 
     @dataclass(frozen=True)
     class Options:
