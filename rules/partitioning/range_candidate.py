@@ -10,7 +10,7 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, literal
-from pgsage.analyzer.units import GB, format_bytes
+from pgsage.analyzer.units import GB, format_bytes, format_duration
 from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._stats import counter_window, table_counter
@@ -30,21 +30,47 @@ from pgsage.rules.partitioning._ddl import (
 DAY = 86_400.0
 
 
-def growth_per_day(model: Model, table: TableStats) -> tuple[float, str]:
-    """Bytes a table grows by per day, and how that was measured."""
-    if model.baseline is not None and model.window.seconds >= 3600:
+@dataclass(frozen=True)
+class Growth:
+    """How fast a table fills, over a window pgsage knows; zeros where it does not."""
+
+    inserted_per_day: float
+    """Bytes of new rows a day: what a partition of one period holds."""
+    net_per_day: float
+    """Bytes a day the table grows by: new rows minus deleted ones (retention)."""
+    how: str
+    """How it was measured, or `unknown`."""
+    window_seconds: float = 0.0
+
+    def projected(self, size: float, days: float) -> float:
+        """The table's size `days` from now at the measured net growth."""
+        return size + max(self.net_per_day, 0.0) * days
+
+
+UNKNOWN = Growth(0.0, 0.0, "unknown")
+
+
+def measured_growth(model: Model, table: TableStats) -> Growth:
+    """Growth between the snapshots (size), else from the rows inserted and deleted over
+    the table counters' window x the average row size; unknown without a known window."""
+    if model.baseline is not None:
+        span = model.snapshot.taken_at - model.baseline.taken_at
         before = {t.relid: t for t in model.baseline.rows("tables", TableStats)}.get(table.relid)
-        if before is not None and before.table_bytes and table.table_bytes:
+        if span >= 3600 and before is not None and before.table_bytes and table.table_bytes:
             delta = table.table_bytes - before.table_bytes
             if delta >= 0:
-                return delta / (model.window.seconds / DAY), "size between the snapshots"
+                per_day = delta / (span / DAY)
+                return Growth(per_day, per_day, "size between the snapshots", span)
     inserted = table_counter(model, table.relid, "n_tup_ins") or 0
+    deleted = table_counter(model, table.relid, "n_tup_del") or 0
     rows = table_rows(table)
     window = counter_window(model)
     if inserted <= 0 or rows <= 0 or window.seconds <= 0 or not table.table_bytes:
-        return 0.0, "unknown"
+        return UNKNOWN
     per_row = table.table_bytes / rows
-    return inserted * per_row / (window.seconds / DAY), "rows inserted x average row size"
+    days = window.seconds / DAY
+    return Growth(inserted * per_row / days, (inserted - deleted) * per_row / days,
+                  "rows inserted and deleted x average row size", window.seconds)
 
 
 def choose_interval(per_day: float, target_bytes: float) -> str:
@@ -75,12 +101,16 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
     """A large table read by time ranges and trimmed by time: partition it by range.
 
     What it detects:
-        Plain tables of at least `min_bytes` with a date or timestamp column that the
-        workload uses in one of these ways: DELETEs that remove old rows by it
-        (`WHERE created_at < now() - $1`, retention), or range conditions in at least
-        `min_range_share` of the SELECT calls on the table. Physical order following the
-        column (pg_stats correlation of at least `min_correlation`) and few updates mark
-        append-mostly data and are named as further evidence. The interval is chosen
+        Plain tables of at least `min_bytes`, or projected to reach it within
+        `horizon_days` at the growth measured over a known window of at least
+        `min_growth_window_seconds` (rows inserted minus rows deleted, or the size
+        between two snapshots; no projection where the window is unknown), with a date
+        or timestamp column that the workload uses in one of these ways: DELETEs that
+        remove old rows by it (`WHERE created_at < now() - $1`, retention), or range
+        conditions in at least `min_range_share` of the SELECT calls on the table.
+        Physical order following the column (pg_stats correlation of at least
+        `min_correlation`) and few updates mark append-mostly data and are named as
+        further evidence. The interval is chosen
         from the growth rate (between snapshots, or from rows inserted) so that a
         partition holds about `target_partition_bytes`. Medium when retention deletes
         were seen, low otherwise.
@@ -118,7 +148,12 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
     @dataclass(frozen=True)
     class Options:
         min_bytes: int = field(default=2 * GB, metadata={
-            "help": "table size from which a table is considered."})
+            "help": "table size (now, or projected within horizon_days) from which a table "
+                    "is considered."})
+        horizon_days: float = field(default=365.0, metadata={
+            "help": "the planning horizon: how far ahead the measured growth is projected."})
+        min_growth_window_seconds: float = field(default=3600.0, metadata={
+            "help": "the shortest window whose growth is projected."})
         min_range_share: float = field(default=0.5, metadata={
             "help": "share of SELECT calls with a range on the column."})
         min_correlation: float = field(default=0.9, metadata={
@@ -133,7 +168,7 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
         cols = columns_of(model)
         for table in user_tables(model, "r"):
             size = table.table_bytes or 0
-            if size < options.min_bytes:
+            if size < options.min_bytes and self._projected(model, table, options) is None:
                 continue
             per, selects, _ = column_filters(model, table)
             best: tuple[int, int, str] | None = None
@@ -152,9 +187,21 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
             column = cols[table.relid][best[2]]
             yield self._finding(model, table, column, per[column.name], selects, options)
 
+    @staticmethod
+    def _projected(model: Model, table: TableStats, options: Options) -> float | None:
+        """The size the table reaches within the horizon where the measured growth takes
+        it to `min_bytes`; None otherwise (or where the growth is unknown)."""
+        growth = measured_growth(model, table)
+        if growth.window_seconds < options.min_growth_window_seconds:
+            return None
+        projected = growth.projected(table.table_bytes or 0, options.horizon_days)
+        return projected if projected >= options.min_bytes else None
+
     def _finding(self, model: Model, table: TableStats, column: Column, use: ColumnFilters,
                  selects: int, options: Options) -> Recommendation:
-        per_day, how = growth_per_day(model, table)
+        measured = measured_growth(model, table)
+        per_day, how = measured.inserted_per_day, measured.how
+        projected = self._projected(model, table, options)
         interval = choose_interval(per_day, options.target_partition_bytes)
         parent = Parent(table, f"{table.name}_partitioned"[:63], column.name, "RANGE")
         periods = bounds(model.snapshot.taken_at, interval, max(options.premake, 1))
@@ -200,6 +247,16 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
                   if per_day > 0 else
                   f"Its growth rate is unknown (give a baseline snapshot); one partition per "
                   f"{interval} is a starting point.")
+        horizon = f"{options.horizon_days:,.0f} days"
+        if projected is not None and (table.table_bytes or 0) < options.min_bytes:
+            growth += (f" Net of deletes it grows by {format_bytes(measured.net_per_day)} a day "
+                       f"over {format_duration(measured.window_seconds)}: within the planning "
+                       f"horizon of {horizon} it reaches about {format_bytes(projected)}, "
+                       "and partitioning now, while it is small, is a switch of seconds.")
+        elif measured.window_seconds < options.min_growth_window_seconds:
+            growth += (f" No projection within the planning horizon ({horizon}): the growth "
+                       "was not measured over a known window of "
+                       f"{format_duration(options.min_growth_window_seconds)} or more.")
         old, new = parent.old, parent.new
         legacy = ident(table.schema, f"{table.name}_legacy"[:63])
         check = ident(f"{table.name}_{column.name}_cutoff"[:63])
@@ -237,8 +294,10 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
             "which includes the partition key.")
         return self.finding(
             severity=Severity.MEDIUM if use.retention_queryids else self.severity,
-            title=f"Partition {table.name} ({format_bytes(table.table_bytes)}) by range of "
-                  f"{column.name}, one partition per {interval}",
+            title=f"Partition {table.name} ({format_bytes(table.table_bytes)}"
+                  + (f", {format_bytes(projected)} within {horizon}" if projected is not None
+                     and (table.table_bytes or 0) < options.min_bytes else "")
+                  + f") by range of {column.name}, one partition per {interval}",
             detail=(f"{table.name} is {format_bytes(table.table_bytes)} and "
                     + "; ".join(reasons) + f". {growth}\n{outline}"),
             object=ObjectRef(table.schema, table.name, None, (column.name,)),
@@ -250,6 +309,10 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
                       "correlation": column.correlation, "retention_calls": use.retention_calls,
                       "range_calls": use.range_calls, "select_calls": selects,
                       "growth_bytes_per_day": round(per_day), "growth_measured_by": how,
+                      "net_growth_bytes_per_day": round(measured.net_per_day),
+                      "growth_window_seconds": round(measured.window_seconds, 1),
+                      "projected_bytes": round(projected) if projected is not None else None,
+                      "horizon_days": options.horizon_days,
                       "interval": interval, "updates": upd, "inserts": ins,
                       "pg_partman": partman is not None,
                       "migration_sql": bound_old + switch},

@@ -114,6 +114,45 @@ def test_size_alone_is_no_reason_to_partition(case: str) -> None:
     assert run("PT001", model_of(snap)) == []
 
 
+def growing(before_bytes: int, now_bytes: int, seconds: float = 86_400.0,
+            **snapshot: Any) -> Model:
+    """A 400 MB time series with range reads and retention deletes, measured twice."""
+    def events_at(size: int, inserted: int, taken_at: float, calls: int) -> Snapshot:
+        t = dataclasses.replace(events(size, n_tup_ins=inserted), relid=EVENTS_RELID)
+        return make_snapshot(tables=[t], taken_at=taken_at,
+                             statements=[stmt(1, RANGE_READ, calls), stmt(2, RETENTION, calls)],
+                             data={"columns": events_columns(t)}, **snapshot)
+    before = events_at(before_bytes, 1_000_000, NOW - seconds, 1)
+    return model_of(events_at(now_bytes, 2_000_000, NOW, 501), before)
+
+
+EVENTS_RELID = 99_001
+
+
+def test_a_small_time_series_growing_fast_is_partitioned_before_it_is_large() -> None:
+    """+100 MB a day over a measured day: about 36 GB within the year's horizon."""
+    [f] = run("PT001", growing(300 * MB, 400 * MB))
+    assert f.evidence["projected_bytes"] >= 30 * GB
+    assert f.evidence["growth_window_seconds"] == 86_400
+    assert "within 365 days" in f.title
+    assert "planning horizon" in f.detail
+
+
+def test_no_projection_from_growth_that_retention_keeps_flat_or_a_short_window() -> None:
+    assert run("PT001", growing(400 * MB, 400 * MB)) == []
+    assert run("PT001", growing(399 * MB, 400 * MB, seconds=60.0)) == []
+
+
+def test_no_projection_without_a_known_window() -> None:
+    """One snapshot, table counters never reset: the rows inserted say no rate."""
+    t = events(400 * MB, n_tup_ins=50_000_000)
+    snap = make_snapshot(tables=[t], statements=[stmt(1, RANGE_READ, 500), stmt(2, RETENTION, 1)],
+                         data={"columns": events_columns(t), "database": [make_database(None)]})
+    model = model_of(snap)
+    assert not model.counter_window.known
+    assert run("PT001", model) == []
+
+
 def test_the_interval_follows_growth() -> None:
     assert choose_interval(100 * MB, GB) == "week"
     assert choose_interval(2 * GB, GB) == "day"
