@@ -593,10 +593,22 @@ class Model:
         if self.counter_window.kind != "between-snapshots":
             return int(now)
         before_table = self._baseline_tables.get(relid)
-        before = getattr(before_table, name, None) if before_table is not None else None
-        if before is None or before > now:
-            return int(now)
-        return int(now - before)
+        return _counted_since(now, getattr(before_table, name, None))
+
+    @cached_property
+    def baseline_indexes(self) -> dict[int, IndexStats]:
+        """The baseline's indexes by indexrelid; empty without a baseline."""
+        if self.baseline is None:
+            return {}
+        return {i.indexrelid: i for i in self.baseline.rows("indexes", IndexStats)}
+
+    def index_counter(self, ix: IndexStats, name: str) -> int | None:
+        """A pg_stat_user_indexes counter over `counter_window`; None when unknown (an index
+        absent from the baseline, or whose counter went down, gives its current total)."""
+        now = getattr(ix, name, None)
+        if now is None:
+            return None
+        return _counted_since(now, getattr(self.baseline_indexes.get(ix.indexrelid), name, None))
 
     def table_counter_over_window(self, relid: int, name: str) -> float | None:
         """A table counter over the statements' window, or None where the two families of
@@ -653,6 +665,12 @@ class Model:
     def derive(self) -> Derived:
         """This model's derived values, for a later model over the same inputs."""
         return Derived(self.statements, self.catalog, self.workload)
+
+
+def _counted_since(now: float, before: float | None) -> int:
+    """What a cumulative counter counted since the baseline read `before`: all of it when
+    the baseline has no value or the counter went down (a reset in between)."""
+    return int(now) if before is None or before > now else int(now - before)
 
 
 def _statements_frame(snapshot: Snapshot) -> pd.DataFrame:

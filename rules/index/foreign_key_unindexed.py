@@ -13,7 +13,7 @@ from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._stats import counter_window, describe, table_counter
+from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import table_rows
 from pgsage.rules.base import Rule, register
 
@@ -59,7 +59,7 @@ def leaves(model: Model, relid: int) -> list[int]:
 
 
 def summed(model: Model, relid: int, counter: str) -> int:
-    return sum(table_counter(model, r, counter) or 0 for r in leaves(model, relid))
+    return sum(model.table_counter(r, counter) or 0 for r in leaves(model, relid))
 
 
 def estimated_index_bytes(rows: float, ncols: int) -> int:
@@ -155,7 +155,7 @@ class ForeignKeyUnindexed(Rule["ForeignKeyUnindexed.Options"]):
                  taken: set[tuple[str, str]], options: Options) -> Recommendation:
         con = cons[0]
         columns = con.columns
-        window = describe(counter_window(model))
+        window = describe(model.counter_window)
         deletes = summed(model, con.ref_relid, "n_tup_del") if con.ref_relid else 0
         updates = summed(model, con.ref_relid, "n_tup_upd") if con.ref_relid else 0
         seq_scans = summed(model, table.relid, "seq_scan")

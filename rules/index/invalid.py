@@ -12,7 +12,6 @@ from pgsage.analyzer.sqlgen import concurrent_definition, drop_index, ident
 from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.activity import Backend
 from pgsage.collectors.indexes import IndexStats
-from pgsage.rules._stats import baseline_indexes
 from pgsage.rules.base import NoOptions, Rule, register
 from pgsage.rules.index._duplicate import signature
 
@@ -94,7 +93,7 @@ class InvalidIndex(Rule[NoOptions]):
 
     def check(self, model: Model, options: NoOptions) -> Iterator[Recommendation]:
         builds = running_builds(model)
-        before = baseline_indexes(model)
+        before = model.baseline_indexes
         for ix in model.indexes:
             if ix.is_valid or ix.definition is None:  # valid, or locked when read: unknown
                 continue

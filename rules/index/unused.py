@@ -12,15 +12,7 @@ from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
 from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._stats import (
-    DAY,
-    baseline_indexes,
-    days,
-    describe,
-    iso_date,
-    stats_start,
-    table_counter,
-)
+from pgsage.rules._stats import DAY, days, describe, iso_date
 from pgsage.rules.base import Rule, register
 from pgsage.rules.index._unused import protected
 
@@ -93,8 +85,8 @@ class UnusedIndex(Rule["UnusedIndex.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         now = model.snapshot.taken_at
-        start = stats_start(model)
-        before = baseline_indexes(model)
+        start = model.stats_start
+        before = model.baseline_indexes
         baseline_tables = ({t.relid for t in model.baseline.rows("tables", TableStats)}
                            if model.baseline is not None else set())
         standby = model.server is not None and model.server.in_recovery
@@ -131,7 +123,7 @@ class UnusedIndex(Rule["UnusedIndex.Options"]):
 
     def _finding(self, model: Model, ix: IndexStats, seconds: float, how: str,
                  standby: bool, replicas: int, options: Options) -> Recommendation:
-        writes = {c: table_counter(model, ix.relid, f"n_tup_{c}") for c in ("ins", "upd", "del")}
+        writes = {c: model.table_counter(ix.relid, f"n_tup_{c}") for c in ("ins", "upd", "del")}
         size = format_bytes(ix.bytes)
         parts = [f"{ix.name} ({size}) on {ix.schema}.{ix.table} {how}."]
         if any(v for v in writes.values()):

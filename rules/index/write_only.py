@@ -10,7 +10,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import concurrent_definition, drop_index
 from pgsage.analyzer.units import format_bytes
-from pgsage.rules._stats import DAY, describe, index_counter
+from pgsage.rules._stats import DAY, describe
 from pgsage.rules.base import Rule, register
 from pgsage.rules.index._unused import protected
 
@@ -70,7 +70,7 @@ class WriteOnlyIndex(Rule["WriteOnlyIndex.Options"]):
             if writes < options.min_writes:
                 continue
             for ix in indexes:
-                scans = index_counter(model, ix, "idx_scan")
+                scans = model.index_counter(ix, "idx_scan")
                 if protected(ix) or not scans:
                     continue
                 per_million = scans / writes * 1_000_000

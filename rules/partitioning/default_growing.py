@@ -9,7 +9,6 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
-from pgsage.rules._stats import table_counter
 from pgsage.rules._support.catalog import rows_with_partitions, table_rows
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._existing import key_columns
@@ -57,7 +56,7 @@ class DefaultPartitionGrowing(Rule["DefaultPartitionGrowing.Options"]):
             if not part.is_partition or (part.partition_bound or "").upper() != "DEFAULT":
                 continue
             rows = table_rows(part)
-            inserted = table_counter(model, part.relid, "n_tup_ins") or 0
+            inserted = model.table_counter(part.relid, "n_tup_ins") or 0
             if rows < options.min_rows or inserted <= 0:
                 continue
             parent = model.tables.get(part.parent_relid or -1)

@@ -13,7 +13,6 @@ from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.analyzer.units import GB, format_bytes, format_duration
 from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._stats import counter_window, table_counter
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
 from pgsage.rules.base import Rule, register
 from pgsage.rules.partitioning._candidates import TIME_TYPES, ColumnFilters, column_filters
@@ -61,10 +60,10 @@ def measured_growth(model: Model, table: TableStats) -> Growth:
             if delta >= 0:
                 per_day = delta / (span / DAY)
                 return Growth(per_day, per_day, "size between the snapshots", span)
-    inserted = table_counter(model, table.relid, "n_tup_ins") or 0
-    deleted = table_counter(model, table.relid, "n_tup_del") or 0
+    inserted = model.table_counter(table.relid, "n_tup_ins") or 0
+    deleted = model.table_counter(table.relid, "n_tup_del") or 0
     rows = table_rows(table)
-    window = counter_window(model)
+    window = model.counter_window
     if inserted <= 0 or rows <= 0 or window.seconds <= 0 or not table.table_bytes:
         return UNKNOWN
     per_row = table.table_bytes / rows
@@ -234,8 +233,8 @@ class RangePartitionCandidate(Rule["RangePartitionCandidate.Options"]):
                            f"{table.name} filter {column.name} by range: the planner reads "
                            "only the partitions of the range")
         correlation = abs(column.correlation or 0.0)
-        upd = table_counter(model, table.relid, "n_tup_upd") or 0
-        ins = table_counter(model, table.relid, "n_tup_ins") or 0
+        upd = model.table_counter(table.relid, "n_tup_upd") or 0
+        ins = model.table_counter(table.relid, "n_tup_ins") or 0
         append = correlation >= options.min_correlation and upd <= 0.1 * max(ins, 1)
         if append:
             reasons.append(f"rows arrive in {column.name} order (correlation {correlation:.2f}) "

@@ -9,16 +9,9 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import concurrent_definition, ident
-from pgsage.collectors.indexes import IndexStats
 from pgsage.rules._support.workload import short, statement_evidence
 from pgsage.rules.base import Rule, register
 from pgsage.rules.query._plans import summary
-
-
-def _baseline_indexes(model: Model) -> dict[str, IndexStats]:
-    if model.baseline is None:
-        return {}
-    return {ix.name: ix for ix in model.baseline.rows("indexes", IndexStats)}
 
 
 @register
@@ -68,7 +61,7 @@ class PlanChanged(Rule["PlanChanged.Options"]):
             return
         found = model.totals
         now_indexes = {ix.name for ix in model.indexes}
-        old_indexes = _baseline_indexes(model)
+        old_indexes = {ix.name: ix for ix in model.baseline_indexes.values()}
         for queryid, now in sorted(model.plans.items()):
             before = before_all.get(queryid)
             if before is None or before.plan_hash == now.plan_hash:

@@ -10,7 +10,7 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.units import GB, format_bytes
-from pgsage.rules._stats import counter_window, describe, table_counter
+from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
 from pgsage.rules._support.workload import statements_on
 from pgsage.rules.base import Rule, register
@@ -73,13 +73,13 @@ class TechnologyFit(Rule["TechnologyFit.Options"]):
         if model.extension_installed("timescaledb"):
             return
         cols = columns_of(model)
-        window = counter_window(model)
+        window = model.counter_window
         found = model.totals
         for table in user_tables(model, "r"):
             if (table.table_bytes or 0) < options.min_bytes or window.seconds <= 0:
                 continue
-            ins = table_counter(model, table.relid, "n_tup_ins") or 0
-            upd = table_counter(model, table.relid, "n_tup_upd") or 0
+            ins = model.table_counter(table.relid, "n_tup_ins") or 0
+            upd = model.table_counter(table.relid, "n_tup_upd") or 0
             rate = ins / window.seconds
             if rate < options.min_inserts_per_second or upd > 0.05 * ins:
                 continue

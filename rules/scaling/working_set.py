@@ -10,7 +10,6 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.database import DatabaseStats
-from pgsage.rules._stats import stats_start
 from pgsage.rules._support.settings import display
 from pgsage.rules.base import Rule, register
 
@@ -69,7 +68,7 @@ class WorkingSetBeyondMemory(Rule["WorkingSetBeyondMemory.Options"]):
             return
         before = model.baseline.one("database", DatabaseStats) if model.baseline else None
         hit, read, read_ms = now.blks_hit, now.blks_read, now.blk_read_time
-        start = stats_start(model)
+        start = model.stats_start
         seconds = model.snapshot.taken_at - start
         if before is not None and now.blks_read >= before.blks_read:
             hit -= before.blks_hit

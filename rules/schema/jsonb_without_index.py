@@ -16,7 +16,7 @@ from pgsage.analyzer.sqlgen import drop_index, ident, index_name
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import table
-from pgsage.rules._stats import counter_window, describe
+from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, rows_with_partitions
 from pgsage.rules.base import Rule, register
 from pgsage.rules.schema._usage import Filtered, plan_choices
@@ -149,7 +149,7 @@ class JsonbWithoutIndex(Rule["JsonbWithoutIndex.Options"]):
         return self.finding(
             title=title,
             detail=(f"{len(f.queryids)} statements filter {t.schema}.{t.name}.{column} (jsonb) "
-                    f"by {what}, {f.calls:,} calls over {describe(counter_window(model))}, and "
+                    f"by {what}, {f.calls:,} calls over {describe(model.counter_window)}, and "
                     f"no index serves it: each call reads all {rows:,.0f} rows and decodes "
                     "every document."),
             object=ObjectRef(t.schema, t.name, None, (column,)),

@@ -15,7 +15,6 @@ from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import table
-from pgsage.rules._stats import table_counter
 from pgsage.rules._support.catalog import (
     bytes_with_partitions,
     columns_of,
@@ -102,8 +101,8 @@ class NoPrimaryKey(Rule["NoPrimaryKey.Options"]):
                 action=action,
                 evidence={"rows": round(rows), "table_bytes": size,
                           "partitioned": t.relkind == "p",
-                          "updates": table_counter(model, t.relid, "n_tup_upd"),
-                          "deletes": table_counter(model, t.relid, "n_tup_del")},
+                          "updates": model.table_counter(t.relid, "n_tup_upd"),
+                          "deletes": model.table_counter(t.relid, "n_tup_del")},
                 benefit=float(rows),
             )
 

@@ -11,7 +11,7 @@ from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommen
 from pgsage.analyzer.sqlgen import ident
 from pgsage.analyzer.units import format_bytes
 from pgsage.rules._ddl import table
-from pgsage.rules._stats import counter_window, describe, table_counter
+from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, primary_keys, rows_with_partitions
 from pgsage.rules.base import Rule, register
 
@@ -61,7 +61,7 @@ class RandomUuidKey(Rule["RandomUuidKey.Options"]):
 
     def check(self, model: Model, options: Options) -> Iterator[Recommendation]:
         cols = columns_of(model)
-        window = counter_window(model)
+        window = model.counter_window
         for relid, pk in primary_keys(model).items():
             t = model.tables.get(relid)
             if t is None or t.is_partition or len(pk.columns) != 1:
@@ -70,7 +70,7 @@ class RandomUuidKey(Rule["RandomUuidKey.Options"]):
             if col is None or col.type != "uuid" or col.correlation is None:
                 continue
             rows = rows_with_partitions(model, t)
-            inserts = table_counter(model, relid, "n_tup_ins") or 0
+            inserts = model.table_counter(relid, "n_tup_ins") or 0
             rate = inserts / window.seconds if window.seconds > 0 else 0.0
             if (rows < options.min_rows or rate < options.min_inserts_per_second
                     or abs(col.correlation) >= options.max_correlation):

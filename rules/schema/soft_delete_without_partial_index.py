@@ -18,7 +18,7 @@ from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._ddl import table
-from pgsage.rules._stats import counter_window, describe
+from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, primary_keys, rows_with_partitions
 from pgsage.rules.base import Rule, register
 from pgsage.rules.schema._usage import Filtered, plan_choices
@@ -136,7 +136,7 @@ class SoftDeleteWithoutPartialIndex(Rule["SoftDeleteWithoutPartialIndex.Options"
         return self.finding(
             title=f"Partial index on {t.name} ({', '.join(keys)}) WHERE {predicate}",
             detail=(f"{len(f.queryids)} statements filter {t.schema}.{t.name} on "
-                    f"{col.name} ({f.calls:,} calls over {describe(counter_window(model))}), "
+                    f"{col.name} ({f.calls:,} calls over {describe(model.counter_window)}), "
                     f"but no index of the table is partial on it{live_text}. Every lookup "
                     f"also reads the soft-deleted rows among its {rows:,.0f} rows and throws "
                     f"them away; a partial index holds only the rows the queries want.{also}"),
