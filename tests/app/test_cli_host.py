@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from factories_arch import arch_snapshot
+from factories import well_run_snapshot
 from typer.testing import CliRunner
 
 from pgsage.analyzer.app.cli import app
@@ -15,7 +15,7 @@ runner = CliRunner()
 
 def _snapshot(tmp_path: Path) -> Path:
     path = tmp_path / "snap.json"
-    arch_snapshot(changes={"shared_buffers": "16384", "archive_timeout": "0"}).save(path)
+    well_run_snapshot(changes={"shared_buffers": "16384", "archive_timeout": "0"}).save(path)
     return path
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from factories_arch import arch_snapshot
+from factories import well_run_snapshot
 from typer.testing import CliRunner
 
 from pgsage.analyzer.app.cli import app
@@ -14,7 +14,7 @@ from pgsage.analyzer.app.cli import app
 
 def damaged(tmp_path: Path, change: str) -> Path:
     path = tmp_path / "snap.json"
-    arch_snapshot().save(path)
+    well_run_snapshot().save(path)
     doc = json.loads(path.read_text())
     if change == "row fields":
         name = next(n for n, rows in doc["data"].items() if rows)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories_arch import arch_snapshot
+from factories import well_run_snapshot
 from typer.testing import CliRunner
 
 from pgsage.analyzer.app.cli import app
@@ -30,7 +30,7 @@ def mode(path: Path) -> int:
 @pytest.mark.parametrize("name", ["snap.json", "snap.json.gz"])
 def test_a_snapshot_file_is_readable_by_its_owner_only(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
-    arch_snapshot().save(path)
+    well_run_snapshot().save(path)
     assert mode(path) == 0o600
 
 
@@ -39,13 +39,13 @@ def test_an_existing_world_readable_file_is_narrowed_before_it_is_rewritten(
     path = tmp_path / "snap.json"
     path.write_text("old")
     path.chmod(0o644)
-    arch_snapshot().save(path)
+    well_run_snapshot().save(path)
     assert mode(path) == 0o600
 
 
 def test_a_report_written_with_output_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     snap = tmp_path / "snap.json"
-    arch_snapshot().save(snap)
+    well_run_snapshot().save(snap)
     report = tmp_path / "report.md"
     result = CliRunner().invoke(app, ["analyze", "--snapshot", str(snap), "-f", "markdown",
                                       "-o", str(report)])

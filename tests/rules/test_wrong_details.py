@@ -8,8 +8,15 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from factories import make_setting, make_statement, make_table
-from factories_arch import arch_model, make_hba, make_replica, make_role
+from factories import (
+    make_hba,
+    make_replica,
+    make_role,
+    make_setting,
+    make_statement,
+    make_table,
+    well_run_model,
+)
 
 from pgsage.analyzer.engine.advise import advise
 from pgsage.analyzer.engine.config import RulesConfig
@@ -47,7 +54,7 @@ def test_a_setting_value_prints_as_postgresql_shows_it(value: str, unit: str | N
 def test_cf019_title_shows_a_1kb_limit_as_1kb() -> None:
     t = make_table("orders")
     long = "SELECT " + ", ".join(f"c{i}" for i in range(400)) + " FROM orders"
-    model = arch_model(tables=[t], statements=[make_statement(41, long, calls=5)],
+    model = well_run_model(tables=[t], statements=[make_statement(41, long, calls=5)],
                        changes={"track_activity_query_size": "1024"})
     [f] = found(model, "CF019")
     assert "track_activity_query_size 1kB -> " in f.title and f.evidence["current"] == "1kB"
@@ -57,13 +64,13 @@ def test_cf019_ignores_bulk_load_inserts() -> None:
     t = make_table("orders")
     rows = ", ".join(f"(${2 * i + 1}, ${2 * i + 2})" for i in range(500))
     bulk = f"INSERT INTO orders (id, total) VALUES {rows}"
-    model = arch_model(tables=[t], statements=[make_statement(43, bulk, calls=50)],
+    model = well_run_model(tables=[t], statements=[make_statement(43, bulk, calls=50)],
                        changes={"track_activity_query_size": "1024"})
     assert found(model, "CF019") == []
 
 
 def test_a_restart_only_change_and_its_undo_both_say_restart() -> None:
-    model = arch_model(settings=[make_setting("shared_buffers", "16384", "8kB")])
+    model = well_run_model(settings=[make_setting("shared_buffers", "16384", "8kB")])
     action = change(model, {"shared_buffers": "1GB"})
     for sql in (action.sql, action.undo_sql):
         assert sql and "restart PostgreSQL" in sql and "pg_reload_conf" not in sql
@@ -71,7 +78,7 @@ def test_a_restart_only_change_and_its_undo_both_say_restart() -> None:
 
 
 def test_a_reloadable_change_and_its_undo_both_reload() -> None:
-    model = arch_model()
+    model = well_run_model()
     action = change(model, {"work_mem": "64MB"})
     for sql in (action.sql, action.undo_sql):
         assert sql and sql.endswith("SELECT pg_reload_conf();") and "restart" not in sql
@@ -79,13 +86,13 @@ def test_a_reloadable_change_and_its_undo_both_reload() -> None:
 
 
 def test_bk001_a_disabled_archive_command_is_no_command() -> None:
-    [f] = found(arch_model(changes={"archive_mode": "off", "archive_command": "(disabled)"}),
+    [f] = found(well_run_model(changes={"archive_mode": "off", "archive_command": "(disabled)"}),
                 "BK001")
     assert f.evidence["archive_command_set"] is False
 
 
 def test_bk004_creates_the_replication_role_and_its_hba_line_and_runs_on_the_standby() -> None:
-    model = arch_model(data={"replication": [make_replica("pg_receivewal")]})
+    model = well_run_model(data={"replication": [make_replica("pg_receivewal")]})
     [f] = found(model, "BK004")
     assert f.action and f.action.sql and f.action.shell
     assert "CREATE ROLE replicator WITH REPLICATION LOGIN;" in f.action.sql
@@ -98,7 +105,7 @@ def test_bk004_uses_an_existing_replication_role_its_hba_line_admits() -> None:
     roles = [make_role("postgres", oid=10, superuser=True), make_role("repl", replication=True)]
     hba = [make_hba(1, "peer", type="local"),
            make_hba(2, databases=("replication",), users=("repl",))]
-    model = arch_model(data={"replication": [], "roles": roles, "hba": hba})
+    model = well_run_model(data={"replication": [], "roles": roles, "hba": hba})
     [f] = found(model, "BK004")
     assert f.action and f.action.shell and "-U repl " in f.action.shell
     assert f.action.sql is None and "pg_hba.conf" not in f.action.shell
@@ -108,7 +115,7 @@ def test_qy001_names_other_findings_only_when_there_are_some() -> None:
     t = make_table("orders")
     heavy = make_statement(51, "SELECT * FROM orders WHERE id = $1", calls=100_000,
                            total_exec_time=50_000.0, rows=100_000)
-    [alone] = found(arch_model(tables=[t], statements=[heavy]), "QY001")
+    [alone] = found(well_run_model(tables=[t], statements=[heavy]), "QY001")
     assert "Other findings" not in alone.detail
     index = dataclasses.replace(alone, rule="IX001", title="Index orders (id)",
                                 detail="...", impact={"queryids": ["51"]})
@@ -121,10 +128,10 @@ def test_qy001_names_other_findings_only_when_there_are_some() -> None:
 def test_under_pg_monitor_the_security_section_says_what_it_did_not_check() -> None:
     roles = [make_role("postgres", oid=10, superuser=True, password_kind=None),
              make_role("mon", password_kind=None)]
-    model = arch_model(data={"roles": roles}, failed={"hba": "pg_hba_file_rules is readable "
+    model = well_run_model(data={"roles": roles}, failed={"hba": "pg_hba_file_rules is readable "
                                                                "by superusers only"})
     [f] = found(model, "SE010")
     assert "pg_hba.conf" in f.detail and "pg_authid" in f.detail
     assert f.action and f.action.sql and "GRANT SELECT ON pg_catalog.pg_hba_file_rules" in \
         f.action.sql
-    assert found(arch_model(), "SE010") == []
+    assert found(well_run_model(), "SE010") == []

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from factories import NOW, make_index, make_statement, make_table
-from factories_arch import (
+from factories import (
+    NOW,
     app_backend,
-    arch_model,
     codes,
     make_column,
     make_database_age,
+    make_index,
     make_key_range,
     make_prepared,
     make_slot,
+    make_statement,
+    make_table,
+    well_run_model,
 )
 
 from pgsage.analyzer.model.core import Model
@@ -33,7 +36,7 @@ def all_of(model: Model, code: str) -> list[Recommendation]:
 def test_mt010_large_table_waits_for_the_default_scale_factor() -> None:
     t = make_table("events", rows=10_000_000, n_live_tup=10_000_000, n_dead_tup=1_900_000,
                    last_autovacuum=NOW - 86_400)
-    [f] = all_of(arch_model(tables=[t]), "MT010")
+    [f] = all_of(well_run_model(tables=[t]), "MT010")
     assert "wait for 2,000,050 dead tuples" in f.detail
     assert f.action and f.action.sql == (
         'VACUUM (VERBOSE, ANALYZE) public.events;\n'
@@ -48,7 +51,7 @@ def test_mt010_autovacuum_disabled_on_the_table_and_a_long_transaction_named() -
                    reloptions=("autovacuum_enabled=false",))
     old = app_backend(7000, state="idle in transaction", backend_xmin_age=123_456,
                       xact_start_age=4000.0)
-    [f] = all_of(arch_model(tables=[t], activity=[old]), "MT010")
+    [f] = all_of(well_run_model(tables=[t], activity=[old]), "MT010")
     assert f.severity is Severity.MEDIUM and "turned off for this table" in f.detail
     assert "backend 7000" in f.detail
     assert f.action and 'RESET (autovacuum_enabled)' in (f.action.sql or "")
@@ -56,7 +59,7 @@ def test_mt010_autovacuum_disabled_on_the_table_and_a_long_transaction_named() -
 
 def test_mt010_passes_for_few_dead_tuples() -> None:
     t = make_table("events", rows=1_000_000, n_dead_tup=5000)
-    assert codes(arch_model(tables=[t]), ["MT010"]) == []
+    assert codes(well_run_model(tables=[t]), ["MT010"]) == []
 
 
 # --- MT011 statistics ----------------------------------------------------------------------
@@ -64,7 +67,7 @@ def test_mt011_never_analyzed_and_stale() -> None:
     never = make_table("fresh", rows=-1, reltuples=-1.0, n_live_tup=50_000, idx_scan=40)
     stale = make_table("busy", rows=2_000_000, n_mod_since_analyze=900_000,
                        last_autoanalyze=NOW - 7 * 86_400, seq_scan=3)
-    found = {f.object.table: f for f in all_of(arch_model(tables=[never, stale]), "MT011")}
+    found = {f.object.table: f for f in all_of(well_run_model(tables=[never, stale]), "MT011")}
     assert found["fresh"].severity is Severity.MEDIUM
     assert found["fresh"].action and found["fresh"].action.sql == 'ANALYZE public.fresh;'
     assert found["busy"].severity is Severity.LOW
@@ -73,7 +76,7 @@ def test_mt011_never_analyzed_and_stale() -> None:
 
 def test_mt011_passes_for_analyzed_tables() -> None:
     t = make_table("orders", last_analyze=NOW - 3600, n_mod_since_analyze=10)
-    assert codes(arch_model(tables=[t]), ["MT011"]) == []
+    assert codes(well_run_model(tables=[t]), ["MT011"]) == []
 
 
 def test_mt011_leaves_tables_no_statement_reads() -> None:
@@ -81,7 +84,7 @@ def test_mt011_leaves_tables_no_statement_reads() -> None:
     threshold; no plan reads it, so no statistics are missing."""
     history = make_table("pgbench_history", rows=2_000_000, n_mod_since_analyze=900_000,
                          last_autoanalyze=NOW - 7 * 86_400)
-    model = arch_model(tables=[history], statements=[make_statement(
+    model = well_run_model(tables=[history], statements=[make_statement(
         1, "INSERT INTO pgbench_history (tid, aid, delta) VALUES ($1, $2, $3)", 900_000)])
     assert codes(model, ["MT011"]) == []
 
@@ -89,7 +92,7 @@ def test_mt011_leaves_tables_no_statement_reads() -> None:
 def test_mt011_counts_a_statement_that_reads_the_table() -> None:
     orders = make_table("orders", rows=2_000_000, n_mod_since_analyze=900_000,
                         last_autoanalyze=NOW - 7 * 86_400)
-    model = arch_model(tables=[orders], statements=[make_statement(
+    model = well_run_model(tables=[orders], statements=[make_statement(
         1, "SELECT * FROM orders WHERE customer_id = $1", 50)])
     assert codes(model, ["MT011"]) == ["MT011"]
 
@@ -101,9 +104,9 @@ def test_mt011_trusts_autovacuum_that_analyzed_the_table_moments_ago() -> None:
         return make_table("ticks", rows=2_000_000, n_mod_since_analyze=900_000, seq_scan=5,
                           last_autoanalyze=NOW - 30, **fields)
 
-    assert codes(arch_model(tables=[busy()]), ["MT011"]) == []
+    assert codes(well_run_model(tables=[busy()]), ["MT011"]) == []
     off = busy(reloptions=("autovacuum_enabled=false",))
-    assert codes(arch_model(tables=[off]), ["MT011"]) == ["MT011"]
+    assert codes(well_run_model(tables=[off]), ["MT011"]) == ["MT011"]
 
 
 # --- MT012 wraparound ------------------------------------------------------------------------
@@ -113,7 +116,7 @@ def test_mt012_warns_at_half_and_is_critical_at_80_percent() -> None:
            make_database_age("other", xid=1_200_000_000, datid=2),
            make_database_age("fine", xid=200_000_000, datid=3)]
     found = {f.evidence["database"]: f for f in
-             all_of(arch_model(tables=[here], data={"databases": dbs}), "MT012")}
+             all_of(well_run_model(tables=[here], data={"databases": dbs}), "MT012")}
     assert set(found) == {"shop", "other"}
     assert found["shop"].severity is Severity.CRITICAL
     assert found["shop"].action and found["shop"].action.sql == \
@@ -125,9 +128,9 @@ def test_mt012_warns_at_half_and_is_critical_at_80_percent() -> None:
 
 def test_mt012_multixact_counts_too_and_young_databases_pass() -> None:
     dbs = [make_database_age("shop", mxid=1_500_000_000)]
-    [f] = all_of(arch_model(data={"databases": dbs}), "MT012")
+    [f] = all_of(well_run_model(data={"databases": dbs}), "MT012")
     assert f.evidence["kind"] == "multixact ID"
-    assert codes(arch_model(), ["MT012"]) == []
+    assert codes(well_run_model(), ["MT012"]) == []
 
 
 # --- MT013 key columns near maximum -------------------------------------------------------------
@@ -140,7 +143,7 @@ def test_mt013_key_without_sequence_near_int4_max_widens_it_and_its_references()
                     ref_columns=("external_id",), on_update="a", on_delete="a",
                     deferrable=False, validated=True)
     key = make_key_range(t, "external_id", max_value=2_000_000_000, constraint_type="u")
-    [f] = all_of(arch_model(tables=[t, child], constraints=[fk],
+    [f] = all_of(well_run_model(tables=[t, child], constraints=[fk],
                             data={"key_ranges": [key]}), "MT013")
     assert f.severity is Severity.CRITICAL
     assert f.action and f.action.sql == (
@@ -152,7 +155,7 @@ def test_mt013_passes_for_sequence_fed_or_young_keys() -> None:
     t = make_table("accounts")
     keys = [make_key_range(t, "id", max_value=2_100_000_000, fed_by_sequence=True),
             make_key_range(t, "code", max_value=1000)]
-    assert codes(arch_model(tables=[t], data={"key_ranges": keys}), ["MT013"]) == []
+    assert codes(well_run_model(tables=[t], data={"key_ranges": keys}), ["MT013"]) == []
 
 
 # --- MT014 / MT015 bloat -----------------------------------------------------------------------
@@ -160,7 +163,7 @@ def _bloated(relpages: int, index_bytes: int) -> Model:
     t = make_table("events", rows=1_000_000, reltuples=1_000_000.0, relpages=relpages)
     cols = [make_column(t, "id"), make_column(t, "payload", "text", 2, avg_width=40)]
     ix = make_index(t, "events_id_idx", ("id",), bytes=index_bytes)
-    return arch_model(tables=[t], indexes=[ix], data={"columns": cols})
+    return well_run_model(tables=[t], indexes=[ix], data={"columns": cols})
 
 
 def test_mt014_table_with_three_times_the_pages_it_needs() -> None:
@@ -180,14 +183,14 @@ def test_mt014_mt015_pass_for_compact_relations_and_missing_statistics() -> None
     assert codes(_bloated(relpages=9_400, index_bytes=25 * 1024**2), ["MT014", "MT015"]) == []
     t = make_table("events", rows=1_000_000, relpages=40_000)
     cols = [make_column(t, "id", avg_width=None, null_frac=None)]
-    assert codes(arch_model(tables=[t], data={"columns": cols}), ["MT014"]) == []
+    assert codes(well_run_model(tables=[t], data={"columns": cols}), ["MT014"]) == []
 
 
 # --- MT016 long transactions ---------------------------------------------------------------------
 def test_mt016_long_transaction_gives_the_pid_to_terminate() -> None:
     old = app_backend(7100, state="idle in transaction", xact_start_age=5400.0,
                       backend_xmin_age=2_000_000)
-    [f] = all_of(arch_model(activity=[old, app_backend(7101)]), "MT016")
+    [f] = all_of(well_run_model(activity=[old, app_backend(7101)]), "MT016")
     assert f.severity is Severity.HIGH and f.evidence["pid"] == 7100
     assert f.action and f.action.sql == "SELECT pg_terminate_backend(7100);"
 
@@ -195,32 +198,32 @@ def test_mt016_long_transaction_gives_the_pid_to_terminate() -> None:
 def test_mt016_passes_for_short_transactions_and_autovacuum() -> None:
     short = app_backend(7200, state="active", xact_start_age=3.0, backend_xmin_age=10)
     worker = app_backend(7201, backend_type="autovacuum worker", xact_start_age=9000.0)
-    assert codes(arch_model(activity=[short, worker]), ["MT016"]) == []
+    assert codes(well_run_model(activity=[short, worker]), ["MT016"]) == []
 
 
 # --- MT017 inactive slots -----------------------------------------------------------------------
 def test_mt017_inactive_slot_is_dropped_by_name() -> None:
     slot = make_slot("old's standby", active=False, active_pid=None,
                      retained_bytes=5 * 1024**3, wal_status="extended")
-    [f] = all_of(arch_model(data={"replication_slots": [slot]}), "MT017")
+    [f] = all_of(well_run_model(data={"replication_slots": [slot]}), "MT017")
     assert f.severity is Severity.HIGH
     assert f.action and f.action.sql == "SELECT pg_drop_replication_slot('old''s standby');"
 
 
 def test_mt017_small_inactive_slot_is_medium_and_active_ones_pass() -> None:
     slot = make_slot("x", active=False, active_pid=None, retained_bytes=16 * 1024**2)
-    [f] = all_of(arch_model(data={"replication_slots": [slot]}), "MT017")
+    [f] = all_of(well_run_model(data={"replication_slots": [slot]}), "MT017")
     assert f.severity is Severity.MEDIUM
-    assert codes(arch_model(), ["MT017"]) == []
+    assert codes(well_run_model(), ["MT017"]) == []
 
 
 # --- MT018 prepared transactions -----------------------------------------------------------------
 def test_mt018_prepared_transaction_left_behind() -> None:
-    [f] = all_of(arch_model(data={"prepared_xacts": [make_prepared("tx'1", 7200.0)]}), "MT018")
+    [f] = all_of(well_run_model(data={"prepared_xacts": [make_prepared("tx'1", 7200.0)]}), "MT018")
     assert f.severity is Severity.HIGH
     assert f.action and f.action.sql == ('-- connected to database shop as app:\n'
                                          "ROLLBACK PREPARED 'tx''1';")
 
 
 def test_mt018_passes_for_a_transaction_being_prepared_now() -> None:
-    assert codes(arch_model(data={"prepared_xacts": [make_prepared(age=2.0)]}), ["MT018"]) == []
+    assert codes(well_run_model(data={"prepared_xacts": [make_prepared(age=2.0)]}), ["MT018"]) == []

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from factories import (
     NOW,
+    codes,
+    make_column,
     make_fk,
     make_index,
+    make_key_range,
     make_pkey,
     make_sequence,
     make_statement,
     make_table,
+    well_run_model,
+    well_run_snapshot,
 )
-from factories_arch import arch_model, arch_snapshot, codes, make_column, make_key_range
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Recommendation, Severity
@@ -41,7 +45,7 @@ def findings(model: Model, code: str) -> list[Recommendation]:
 def test_sd001_table_without_primary_key_is_reported_with_an_identity_column() -> None:
     t = make_table("events", rows=50_000)
     cols = [make_column(t, "user_id"), make_column(t, "kind", "text", 2)]
-    [f] = findings(arch_model(tables=[t], data={"columns": cols}), "SD001")
+    [f] = findings(well_run_model(tables=[t], data={"columns": cols}), "SD001")
     assert f.severity is Severity.MEDIUM and f.object.table == "events"
     assert f.action and 'ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY' in f.action.sql
 
@@ -49,7 +53,7 @@ def test_sd001_table_without_primary_key_is_reported_with_an_identity_column() -
 def test_sd001_promotes_a_unique_index_on_not_null_columns() -> None:
     t = make_table("Events Log", rows=100)
     ix = make_index(t, "events_uq", ("code",), is_unique=True)
-    [f] = findings(arch_model(tables=[t], indexes=[ix],
+    [f] = findings(well_run_model(tables=[t], indexes=[ix],
                               data={"columns": [make_column(t, "code", "text")]}), "SD001")
     assert f.severity is Severity.LOW
     assert f.action and f.action.sql == ('ALTER TABLE public."Events Log" ADD CONSTRAINT '
@@ -60,14 +64,14 @@ def test_sd001_partitioned_table_key_includes_the_partition_key() -> None:
     parent = make_table("m", rows=0, relkind="p", partition_key="RANGE (created_at)")
     part = make_table("m_2026", rows=20_000, is_partition=True, parent_relid=parent.relid)
     cols = [make_column(parent, "id"), make_column(parent, "created_at", "timestamptz", 2)]
-    [f] = findings(arch_model(tables=[parent, part], data={"columns": cols}), "SD001")
+    [f] = findings(well_run_model(tables=[parent, part], data={"columns": cols}), "SD001")
     assert f.object.table == "m" and f.action
     assert 'PRIMARY KEY (id, created_at)' in (f.action.sql or "")
 
 
 def test_sd001_passes_with_a_primary_key() -> None:
     t = make_table("orders")
-    assert codes(arch_model(tables=[t], constraints=[pk(t)]), ["SD001"]) == []
+    assert codes(well_run_model(tables=[t], constraints=[pk(t)]), ["SD001"]) == []
 
 
 # --- SD002 money in floating point --------------------------------------------------------
@@ -75,7 +79,7 @@ def test_sd002_money_columns_in_double_precision() -> None:
     t = make_table("orders")
     cols = [make_column(t, "id"), make_column(t, "total_amount", "double precision", 2),
             make_column(t, "unitPrice", "real", 3), make_column(t, "weight", "real", 4)]
-    [f] = findings(arch_model(tables=[t], constraints=[pk(t)], data={"columns": cols}),
+    [f] = findings(well_run_model(tables=[t], constraints=[pk(t)], data={"columns": cols}),
                    "SD002")
     assert f.object.columns == ("total_amount", "unitPrice")
     assert f.action and f.action.sql == (
@@ -86,7 +90,7 @@ def test_sd002_money_columns_in_double_precision() -> None:
 def test_sd002_passes_with_numeric_money() -> None:
     t = make_table("orders")
     cols = [make_column(t, "total", "numeric(12,2)"), make_column(t, "ratio", "double precision")]
-    assert codes(arch_model(tables=[t], data={"columns": cols}), ["SD002"]) == []
+    assert codes(well_run_model(tables=[t], data={"columns": cols}), ["SD002"]) == []
 
 
 # --- SD003 timestamp without time zone ------------------------------------------------------
@@ -94,7 +98,7 @@ def test_sd003_timestamp_without_time_zone_converts_without_rewrite_as_utc() -> 
     t = make_table("orders")
     cols = [make_column(t, "created_at", "timestamp(3) without time zone"),
             make_column(t, "local_opening", "timestamp without time zone", 2)]
-    [f] = findings(arch_model(tables=[t], data={"columns": cols}), "SD003")
+    [f] = findings(well_run_model(tables=[t], data={"columns": cols}), "SD003")
     assert f.severity is Severity.LOW and f.object.columns == ("created_at",)
     assert f.action and f.action.sql == (
         "SET TimeZone = 'UTC';  -- existing values are read as UTC\n"
@@ -105,7 +109,7 @@ def test_sd003_timestamp_without_time_zone_converts_without_rewrite_as_utc() -> 
 def test_sd003_passes_with_timestamptz() -> None:
     t = make_table("orders")
     cols = [make_column(t, "created_at", "timestamp with time zone")]
-    assert codes(arch_model(tables=[t], data={"columns": cols}), ["SD003"]) == []
+    assert codes(well_run_model(tables=[t], data={"columns": cols}), ["SD003"]) == []
 
 
 # --- SD004 int4 keys -------------------------------------------------------------------------
@@ -116,10 +120,10 @@ def _int4(rows: float, last: int, inserts: int = 0, earlier: int | None = None,
     columns = {"columns": [make_column(t, "id", "integer")]}
     baseline = None
     if earlier is not None:
-        baseline = arch_snapshot(taken_at=NOW - 3600, tables=[t], constraints=[pk(t)],
+        baseline = well_run_snapshot(taken_at=NOW - 3600, tables=[t], constraints=[pk(t)],
                                  sequences=[make_sequence(last_value=earlier, **seq)],
                                  data=columns)
-    return arch_model(tables=[t], constraints=[pk(t)], baseline=baseline,
+    return well_run_model(tables=[t], constraints=[pk(t)], baseline=baseline,
                       sequences=[make_sequence(last_value=last, **seq)], data=columns)
 
 
@@ -146,7 +150,7 @@ def test_sd004_leaves_a_sequence_near_its_end_to_mt001() -> None:
 
 def test_sd004_leaves_a_key_without_sequence_near_its_end_to_mt013() -> None:
     t = make_table("orders", rows=2e8)
-    model = arch_model(tables=[t], constraints=[pk(t)],
+    model = well_run_model(tables=[t], constraints=[pk(t)],
                        data={"columns": [make_column(t, "id", "integer")],
                              "key_ranges": [make_key_range(t, max_value=2_000_000_000)]})
     assert codes(model, ["SD004", "MT013"]) == ["MT013"]
@@ -165,7 +169,7 @@ def test_sd004_is_quiet_when_the_sequence_did_not_move() -> None:
 def test_sd004_passes_for_small_slow_tables_and_bigint() -> None:
     assert codes(_int4(rows=1e5, last=100_000, inserts=100_000), ["SD004"]) == []
     t = make_table("orders", rows=2e8)
-    model = arch_model(tables=[t], constraints=[pk(t)],
+    model = well_run_model(tables=[t], constraints=[pk(t)],
                        data={"columns": [make_column(t, "id", "bigint")]})
     assert codes(model, ["SD004"]) == []
 
@@ -173,7 +177,7 @@ def test_sd004_passes_for_small_slow_tables_and_bigint() -> None:
 # --- SD005 random UUID keys ------------------------------------------------------------------
 def _uuid(correlation: float | None, version: int = 180000) -> Model:
     t = make_table("events", rows=5e6, n_tup_ins=5e7)
-    return arch_model(tables=[t], constraints=[pk(t)], indexes=[make_pkey(t)], version=version,
+    return well_run_model(tables=[t], constraints=[pk(t)], indexes=[make_pkey(t)], version=version,
                       data={"columns": [make_column(t, "id", "uuid", correlation=correlation)]})
 
 
@@ -186,7 +190,7 @@ def test_sd005_random_uuid_key_on_18_proposes_uuidv7() -> None:
 
 def test_sd005_before_18_says_to_generate_v7_in_the_application() -> None:
     t = make_table("events", rows=5e6, n_tup_ins=5e7)
-    model = arch_model(tables=[t], constraints=[pk(t)], version=160000,
+    model = well_run_model(tables=[t], constraints=[pk(t)], version=160000,
                        data={"columns": [make_column(t, "id", "uuid", correlation=0.0)]})
     [f] = findings(model, "SD005")
     assert f.action is None and "application" in f.detail
@@ -204,7 +208,7 @@ def _soft(indexes: int = 0) -> Model:
             make_column(t, "deleted_at", "timestamp with time zone", 3, not_null=False,
                         null_frac=0.3)]
     ix = [make_index(t, "orders_live_idx", ("user_id",), predicate="(deleted_at IS NULL)")]
-    return arch_model(
+    return well_run_model(
         tables=[t], constraints=[pk(t)], indexes=[*ix[:indexes], make_pkey(t)],
         statements=[make_statement(11, "SELECT * FROM orders WHERE user_id = $1 AND "
                                        "deleted_at IS NULL", calls=500)],
@@ -247,7 +251,7 @@ def _jsonb(query: str, opclass: str | None = None) -> Model:
     cols = [make_column(t, "id"), make_column(t, "payload", "jsonb", 2)]
     indexes = [make_index(t, "events_payload_gin", ("payload",), method="gin",
                           opclasses=(opclass,))] if opclass else []
-    return advised(arch_model(tables=[t], constraints=[pk(t)], indexes=indexes,
+    return advised(well_run_model(tables=[t], constraints=[pk(t)], indexes=indexes,
                               statements=[make_statement(21, query, calls=300)],
                               data={"columns": cols}))
 
@@ -280,7 +284,7 @@ def test_sd008_id_column_matching_a_table_gets_a_not_valid_foreign_key() -> None
     orders = make_table("orders")
     cols = [make_column(customers, "id"), make_column(orders, "id"),
             make_column(orders, "customer_id", "integer", 2)]
-    model = arch_model(tables=[customers, orders], constraints=[pk(customers), pk(orders)],
+    model = well_run_model(tables=[customers, orders], constraints=[pk(customers), pk(orders)],
                        data={"columns": cols})
     [f] = findings(model, "SD008")
     assert f.severity is Severity.INFO
@@ -298,7 +302,7 @@ def test_sd008_passes_with_a_foreign_key_or_no_matching_table() -> None:
     cols = [make_column(customers, "id"), make_column(orders, "customer_id", attnum=2),
             make_column(orders, "stripe_id", "text", 3)]
     fk = make_fk(orders, ("customer_id",), customers)
-    model = arch_model(tables=[customers, orders], constraints=[pk(customers), fk],
+    model = well_run_model(tables=[customers, orders], constraints=[pk(customers), fk],
                        data={"columns": cols})
     assert codes(model, ["SD008"]) == []
 
@@ -308,7 +312,7 @@ def test_sd009_fk_column_without_nulls_gets_not_null_without_a_long_lock() -> No
     customers = make_table("customers")
     orders = make_table("orders", rows=5000)
     cols = [make_column(orders, "customer_id", not_null=False, null_frac=0.0)]
-    model = arch_model(tables=[customers, orders],
+    model = well_run_model(tables=[customers, orders],
                        constraints=[make_fk(orders, ("customer_id",), customers)],
                        data={"columns": cols})
     [f] = findings(model, "SD009")
@@ -324,7 +328,7 @@ def test_sd009_passes_for_optional_references() -> None:
     customers = make_table("customers")
     orders = make_table("orders", rows=5000)
     cols = [make_column(orders, "customer_id", not_null=False, null_frac=0.2)]
-    model = arch_model(tables=[customers, orders],
+    model = well_run_model(tables=[customers, orders],
                        constraints=[make_fk(orders, ("customer_id",), customers)],
                        data={"columns": cols})
     assert codes(model, ["SD009"]) == []
@@ -335,7 +339,7 @@ def test_sd010_varchar_255_everywhere_is_information() -> None:
     tables = [make_table(f"t{i}") for i in range(4)]
     cols = [make_column(t, f"c{j}", "character varying(255)", j) for t in tables
             for j in range(3)]
-    [f] = findings(arch_model(tables=tables, data={"columns": cols}), "SD010")
+    [f] = findings(well_run_model(tables=tables, data={"columns": cols}), "SD010")
     assert f.severity is Severity.INFO and f.evidence["wide_varchar_columns"] == 12
     assert f.action and 'ALTER COLUMN c0 TYPE text' in (f.action.sql or "")
 
@@ -344,4 +348,4 @@ def test_sd010_passes_for_a_few_bounded_columns() -> None:
     t = make_table("users")
     cols = [make_column(t, "email", "character varying(320)"),
             make_column(t, "name", "text", 2), make_column(t, "bio", "text", 3)]
-    assert codes(arch_model(tables=[t], data={"columns": cols}), ["SD010"]) == []
+    assert codes(well_run_model(tables=[t], data={"columns": cols}), ["SD010"]) == []
