@@ -11,8 +11,8 @@ from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommen
 from pgsage.analyzer.sqlgen import alter_column_type, alter_sequence_type
 from pgsage.collectors.sequences import Sequence
 from pgsage.rules._stats import DAY, OUTAGE_BENEFIT, describe
+from pgsage.rules._support.sequences import ONLINE_OUTLINE, TYPE_RANGE, Range, sequence_range
 from pgsage.rules.base import Rule, register
-from pgsage.rules.maintenance._sequences import ONLINE_OUTLINE, TYPE_RANGE, Range, sequence_range
 
 
 @register

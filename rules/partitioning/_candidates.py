@@ -14,12 +14,6 @@ from pgsage.analyzer.model.workload import Use
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._support.workload import statements_on
 
-TIME_TYPES = ("timestamp with time zone", "timestamp without time zone", "date")
-
-
-TENANT_PATTERN = (r"^(tenant|account|org|organization|organisation|customer|client|company|"
-                  r"workspace|team|shop|store|project|merchant)_?id$")
-
 
 @dataclass
 class ColumnFilters:

@@ -15,8 +15,9 @@ from pgsage.analyzer.units import GB, format_bytes
 from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
+from pgsage.rules._support.columns import TENANT_PATTERN
 from pgsage.rules.base import Rule, register
-from pgsage.rules.partitioning._candidates import TENANT_PATTERN, ColumnFilters, column_filters
+from pgsage.rules.partitioning._candidates import ColumnFilters, column_filters
 from pgsage.rules.partitioning._ddl import Parent, parent_ddl
 
 

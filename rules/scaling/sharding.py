@@ -14,9 +14,9 @@ from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.sqlgen import ident, literal
 from pgsage.analyzer.units import GB, format_bytes
 from pgsage.rules._support.catalog import columns_of, foreign_keys, user_tables
+from pgsage.rules._support.columns import TENANT_PATTERN
 from pgsage.rules._support.workload import is_catalog_only, short
 from pgsage.rules.base import Rule, register
-from pgsage.rules.partitioning._candidates import TENANT_PATTERN
 
 
 @register

@@ -12,9 +12,9 @@ from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.units import GB, format_bytes
 from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, table_rows, user_tables
+from pgsage.rules._support.columns import TIME_TYPES
 from pgsage.rules._support.workload import statements_on
 from pgsage.rules.base import Rule, register
-from pgsage.rules.partitioning._candidates import TIME_TYPES
 
 
 @register

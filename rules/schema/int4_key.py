@@ -21,8 +21,8 @@ from pgsage.rules._support.catalog import (
     primary_keys,
     rows_with_partitions,
 )
+from pgsage.rules._support.sequences import ONLINE_OUTLINE, sequence_range
 from pgsage.rules.base import Rule, register
-from pgsage.rules.maintenance._sequences import ONLINE_OUTLINE, sequence_range
 from pgsage.rules.maintenance.sequence_exhaustion import SequenceExhaustion
 
 

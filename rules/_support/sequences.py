@@ -1,4 +1,5 @@
-"""MT001: sequences (serial and identity columns) close to the end of their range."""
+"""Where a sequence (serial and identity columns) ends: MT001 warns before it does, SD004
+leaves a key whose sequence MT001 reports to MT001; both advise the same online change."""
 
 from __future__ import annotations
 
