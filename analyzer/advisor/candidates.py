@@ -247,14 +247,14 @@ def provided_by(candidate: Candidate, indexes: Sequence[IndexStats]) -> IndexSta
             continue
         if (ix.predicate is None) != (candidate.predicate is None):
             continue
-        if ix.predicate and _squash(ix.predicate) != _squash(candidate.predicate or ""):
+        if ix.predicate and squash(ix.predicate) != squash(candidate.predicate or ""):
             continue
         keys = ix.columns[: ix.key_count]
         if len(keys) < len(candidate.keys):
             continue
         if any(k.expression for k in candidate.keys):
             if ix.expressions is None or not all(
-                    _squash(k.expression or "") in _squash(ix.expressions)
+                    squash(k.expression or "") in squash(ix.expressions)
                     for k in candidate.keys if k.expression):
                 continue
             if candidate.keys[0].expression and keys[0] is not None:
@@ -275,7 +275,9 @@ def provided_by(candidate: Candidate, indexes: Sequence[IndexStats]) -> IndexSta
     return None
 
 
-def _squash(text: str) -> str:
+def squash(text: str) -> str:
+    """An expression compared loosely: no case, spaces, parentheses or double quotes
+    (`pg_get_expr` and pglast print one expression differently)."""
     return "".join(ch for ch in text.lower() if ch not in ' ()"')
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from pgsage.analyzer.advisor.candidates import squash
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.index_plan import Candidate, IndexChoice
 from pgsage.analyzer.model.plan_tree import catalog_only
@@ -44,11 +45,6 @@ def cumulative(model: Model, queryid: int) -> StatementStats | None:
     cannot be differenced over a window, such as stddev, min and max."""
     rows = [s for s in model.snapshot.rows("statements", StatementStats) if s.queryid == queryid]
     return max(rows, key=lambda s: (s.toplevel, s.calls)) if rows else None
-
-
-def squash(text: str) -> str:
-    """An expression compared loosely: no case, spaces, parentheses or double quotes."""
-    return "".join(ch for ch in text.lower() if ch not in ' ()"')
 
 
 def is_catalog_only(statement: Statement | None) -> bool:
