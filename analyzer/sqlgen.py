@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from collections.abc import Sequence, Set
+from collections.abc import Mapping, Sequence, Set
 
 from pglast import ast
 from pglast.stream import RawStream, maybe_double_quote_name
@@ -127,9 +127,48 @@ def concurrent_definition(definition: str, if_not_exists: bool = False) -> str:
     return text + ";"
 
 
-def alter_column_type(schema: str, table: str, column: str, type_name: str) -> str:
-    return (f"ALTER TABLE {ident(schema, table)} ALTER COLUMN {ident(column)} "
-            f"TYPE {type_name};")
+def alter_column_types(schema: str, table: str, changes: Sequence[tuple[str, str]]) -> str:
+    """One ALTER TABLE changing the types of (column, type) pairs: the table is rewritten
+    once, however many columns change."""
+    parts = ", ".join(f"ALTER COLUMN {ident(col)} TYPE {type_name}" for col, type_name in changes)
+    return f"ALTER TABLE {ident(schema, table)} {parts};"
+
+
+_STORAGE_OPTION = re.compile(r"^[a-z_][a-z0-9_.]*$")
+
+
+def _storage_keys(keys: Sequence[str]) -> str:
+    for key in keys:
+        if not _STORAGE_OPTION.match(key):
+            raise ValueError(f"not a storage option: {key!r}")
+    return ", ".join(keys)
+
+
+def _storage_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".")
+    if isinstance(value, int):
+        return str(value)
+    raise TypeError(f"storage option values are numbers or booleans, not {value!r}")
+
+
+def set_storage(schema: str, table: str, options: Mapping[str, object]) -> str:
+    """`ALTER TABLE t SET (autovacuum_vacuum_scale_factor = 0.01, ...);`"""
+    _storage_keys(list(options))
+    body = ", ".join(f"{k} = {_storage_value(v)}" for k, v in options.items())
+    return f"ALTER TABLE {ident(schema, table)} SET ({body});"
+
+
+def reset_storage(schema: str, table: str, keys: Sequence[str]) -> str:
+    return f"ALTER TABLE {ident(schema, table)} RESET ({_storage_keys(keys)});"
+
+
+def vacuum(schema: str, table: str, *options: str) -> str:
+    """`VACUUM (VERBOSE, ANALYZE) t;` (options are fixed keywords chosen by the caller)."""
+    opts = ", ".join(options or ("VERBOSE", "ANALYZE"))
+    return f"VACUUM ({opts}) {ident(schema, table)};"
 
 
 def alter_sequence_type(schema: str, name: str, type_name: str, bound: str | None = None,

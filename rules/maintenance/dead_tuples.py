@@ -8,9 +8,9 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import reset_storage, set_storage, vacuum
 from pgsage.analyzer.units import format_bytes, format_duration
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import reset_storage, set_storage, vacuum
 from pgsage.rules.base import Rule, register
 from pgsage.rules.maintenance._horizon import xmin_holders
 from pgsage.rules.maintenance._vacuum import proposed_scale, reloption, table_setting

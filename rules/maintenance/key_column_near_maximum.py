@@ -13,8 +13,8 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import alter_column_types
 from pgsage.collectors.key_ranges import KeyRange
-from pgsage.rules._ddl import alter_columns_type
 from pgsage.rules._stats import OUTAGE_BENEFIT
 from pgsage.rules._support.catalog import INT_MAX, foreign_keys
 from pgsage.rules.base import Rule, register
@@ -77,13 +77,13 @@ class KeyColumnNearMaximum(Rule["KeyColumnNearMaximum.Options"]):
             or (c.relid == key.relid and c.columns == (key.column,)))]
         action = None
         if wider is not None:
-            lines = [alter_columns_type(key.schema, key.table, [(key.column, wider)])]
+            lines = [alter_column_types(key.schema, key.table, [(key.column, wider)])]
             for c in related:
                 if c.relid == key.relid and c.ref_schema and c.ref_table and c.ref_columns:
-                    lines.append(alter_columns_type(c.ref_schema, c.ref_table,
+                    lines.append(alter_column_types(c.ref_schema, c.ref_table,
                                                     [(c.ref_columns[0], wider)]))
                 elif c.relid != key.relid:
-                    lines.append(alter_columns_type(c.schema, c.table, [(c.columns[0], wider)]))
+                    lines.append(alter_column_types(c.schema, c.table, [(c.columns[0], wider)]))
             action = Action(sql="\n".join(lines))
         kind = {"p": "primary key", "u": "unique key", "f": "foreign key"}[key.constraint_type]
         return self.finding(

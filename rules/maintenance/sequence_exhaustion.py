@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.sqlgen import alter_column_type, alter_sequence_type
+from pgsage.analyzer.sqlgen import alter_column_types, alter_sequence_type
 from pgsage.collectors.sequences import Sequence
 from pgsage.rules._stats import DAY, OUTAGE_BENEFIT, describe
 from pgsage.rules._support.sequences import ONLINE_OUTLINE, TYPE_RANGE, Range, sequence_range
@@ -157,19 +157,20 @@ class SequenceExhaustion(Rule["SequenceExhaustion.Options"]):
                         and seq.owner_column and seq.owner_column_type != "bigint")
         if widen_column:
             assert seq.owner_schema and seq.owner_table and seq.owner_column
-            sql.append(alter_column_type(seq.owner_schema, seq.owner_table, seq.owner_column,
-                                         "bigint"))
-            undo.append(alter_column_type(seq.owner_schema, seq.owner_table, seq.owner_column,
-                                          seq.owner_column_type or "integer"))
+            sql.append(alter_column_types(seq.owner_schema, seq.owner_table,
+                                          [(seq.owner_column, "bigint")]))
+            undo.append(alter_column_types(
+                seq.owner_schema, seq.owner_table,
+                [(seq.owner_column, seq.owner_column_type or "integer")]))
             for con in model.constraints:
                 if (con.type != "f" or con.ref_schema != seq.owner_schema
                         or con.ref_table != seq.owner_table or not con.ref_columns
                         or seq.owner_column not in con.ref_columns):
                     continue
                 child = con.columns[con.ref_columns.index(seq.owner_column)]
-                sql.append(alter_column_type(con.schema, con.table, child, "bigint"))
-                undo.append(alter_column_type(con.schema, con.table, child,
-                                              seq.owner_column_type or "integer"))
+                sql.append(alter_column_types(con.schema, con.table, [(child, "bigint")]))
+                undo.append(alter_column_types(con.schema, con.table,
+                                               [(child, seq.owner_column_type or "integer")]))
         bigint_end = TYPE_RANGE["bigint"][1 if seq.increment_by > 0 else 0]
         if ((rng.sequence_bound and rng.end != bigint_end)
                 or (widen_column and seq.data_type != "bigint")):

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import ident, reset_storage, set_storage
 from pgsage.analyzer.units import format_duration
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import reset_storage, set_storage, table
 from pgsage.rules._support.catalog import table_rows
 from pgsage.rules.base import Rule, register
 from pgsage.rules.maintenance._vacuum import proposed_scale, reloption, table_setting
@@ -94,7 +94,7 @@ class StaleStatistics(Rule["StaleStatistics.Options"]):
 
     def _finding(self, t: TableStats, rows: float, changed: int, severity: Severity,
                  why: str, options: Options) -> Recommendation:
-        lines = [f"ANALYZE {table(t.schema, t.name)};"]
+        lines = [f"ANALYZE {ident(t.schema, t.name)};"]
         undo = None
         if rows >= options.large_rows:
             scale = proposed_scale(rows, 100_000)

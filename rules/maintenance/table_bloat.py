@@ -10,11 +10,10 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import ident, vacuum
 from pgsage.analyzer.units import MB, format_bytes
 from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import vacuum
 from pgsage.rules._support.catalog import columns_of, primary_keys
 from pgsage.rules.base import Rule, register
 from pgsage.rules.maintenance._bloat import (

@@ -9,10 +9,9 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import ident, vacuum
 from pgsage.collectors.databases import Database
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import vacuum
 from pgsage.rules._stats import OUTAGE_BENEFIT
 from pgsage.rules.base import Rule, register
 from pgsage.rules.maintenance._horizon import xmin_holders

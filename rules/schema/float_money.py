@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.rules._ddl import alter_columns_type
+from pgsage.analyzer.sqlgen import alter_column_types
 from pgsage.rules._support.catalog import rows_with_partitions, words
 from pgsage.rules.base import NoOptions, Rule, register
 from pgsage.rules.schema._types import columns_by_table
@@ -77,8 +77,8 @@ class FloatMoney(Rule[NoOptions]):
                         f"application. The table has {rows:,.0f} rows; the change rewrites it "
                         "under an exclusive lock and rounds values to 4 decimals."),
                 object=ObjectRef(t.schema, t.name, None, tuple(names)),
-                action=Action(sql=alter_columns_type(t.schema, t.name, changes),
-                              undo_sql=alter_columns_type(t.schema, t.name, undo)),
+                action=Action(sql=alter_column_types(t.schema, t.name, changes),
+                              undo_sql=alter_column_types(t.schema, t.name, undo)),
                 evidence={"columns": {c.name: c.type for c in money}, "rows": round(rows)},
                 benefit=rows,
             )

@@ -11,7 +11,6 @@ from pgsage.analyzer.sqlgen import ident, index_name
 from pgsage.collectors.columns import Column
 from pgsage.collectors.constraints import Constraint
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import table
 from pgsage.rules._support.catalog import (
     columns_of,
     foreign_keys,
@@ -99,9 +98,9 @@ class IdWithoutForeignKey(Rule[NoOptions]):
     def _finding(self, model: Model, t: TableStats, column: str, ref: TableStats,
                  ref_column: str) -> Recommendation:
         name = index_name(t.name, [column], "fkey")
-        target = table(t.schema, t.name)
+        target = ident(t.schema, t.name)
         lines = [f"ALTER TABLE {target} ADD CONSTRAINT {ident(name)} FOREIGN KEY "
-                 f"({ident(column)}) REFERENCES {table(ref.schema, ref.name)} "
+                 f"({ident(column)}) REFERENCES {ident(ref.schema, ref.name)} "
                  f"({ident(ref_column)}) NOT VALID;",
                  f"ALTER TABLE {target} VALIDATE CONSTRAINT {ident(name)};"]
         indexed = any(ix.is_valid and not ix.predicate and ix.columns[:1] == (column,)

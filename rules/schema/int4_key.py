@@ -8,11 +8,10 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.analyzer.sqlgen import ident
+from pgsage.analyzer.sqlgen import alter_column_types, ident
 from pgsage.collectors.key_ranges import KeyRange
 from pgsage.collectors.sequences import Sequence
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import alter_columns_type
 from pgsage.rules._stats import DAY
 from pgsage.rules._support.catalog import (
     INT_MAX,
@@ -130,8 +129,8 @@ class Int4Key(Rule["Int4Key.Options"]):
                  measured: bool) -> Recommendation:
         refs = [c for c in foreign_keys(model)
                 if c.ref_relid == t.relid and c.ref_columns == (column,) and len(c.columns) == 1]
-        lines = [alter_columns_type(t.schema, t.name, [(column, "bigint")])]
-        lines += [alter_columns_type(c.schema, c.table, [(c.columns[0], "bigint")]) for c in refs]
+        lines = [alter_column_types(t.schema, t.name, [(column, "bigint")])]
+        lines += [alter_column_types(c.schema, c.table, [(c.columns[0], "bigint")]) for c in refs]
         if seq is not None:
             lines.append(f"ALTER SEQUENCE {ident(seq.schema, seq.name)} AS bigint;")
         window = (model.snapshots_window.describe() if model.snapshots_window is not None

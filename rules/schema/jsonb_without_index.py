@@ -15,7 +15,6 @@ from pgsage.analyzer.model.workload import Use
 from pgsage.analyzer.sqlgen import drop_index, ident, index_name
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import table
 from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, rows_with_partitions
 from pgsage.rules.base import Rule, register
@@ -132,7 +131,7 @@ class JsonbWithoutIndex(Rule["JsonbWithoutIndex.Options"]):
 
     def _finding(self, model: Model, t: TableStats, column: str, kind: str, needs_exists: bool,
                  f: Filtered, rows: float) -> Recommendation:
-        target = table(t.schema, t.name)
+        target = ident(t.schema, t.name)
         how = "CREATE INDEX" if t.relkind == "p" else "CREATE INDEX CONCURRENTLY"
         if kind == "gin":
             opclass = "" if needs_exists else " jsonb_path_ops"

@@ -14,7 +14,6 @@ from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import table
 from pgsage.rules._support.catalog import (
     bytes_with_partitions,
     columns_of,
@@ -121,7 +120,7 @@ class NoPrimaryKey(Rule["NoPrimaryKey.Options"]):
                 cols: dict[str, Column]) -> tuple[Action | None, str]:
         not_null = {name for name, c in cols.items() if c.not_null}
         name = ident(index_name(t.name, [], "pkey"))
-        target = table(t.schema, t.name)
+        target = ident(t.schema, t.name)
         if t.relkind != "p":
             ix = self._unique_candidate(model, t, not_null)
             if ix is not None:

@@ -9,7 +9,6 @@ from typing import ClassVar
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident, index_name
-from pgsage.rules._ddl import table
 from pgsage.rules._support.catalog import columns_of, foreign_keys, rows_with_partitions
 from pgsage.rules.base import Rule, register
 
@@ -65,7 +64,7 @@ class NullableForeignKey(Rule["NullableForeignKey.Options"]):
                     continue
                 seen.add((t.relid, column))
                 check = index_name(t.name, [column], "not_null")
-                target = table(t.schema, t.name)
+                target = ident(t.schema, t.name)
                 c = ident(column)
                 yield self.finding(
                     title=f"{t.name}.{column} references {con.ref_table} but allows NULL",

@@ -10,7 +10,6 @@ from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
 from pgsage.analyzer.sqlgen import ident
 from pgsage.analyzer.units import format_bytes
-from pgsage.rules._ddl import table
 from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, primary_keys, rows_with_partitions
 from pgsage.rules.base import Rule, register
@@ -79,9 +78,9 @@ class RandomUuidKey(Rule["RandomUuidKey.Options"]):
                              if ix.is_primary), None)
             if model.version_num >= 180000:
                 action: Action | None = Action(
-                    sql=f"ALTER TABLE {table(t.schema, t.name)} ALTER COLUMN "
+                    sql=f"ALTER TABLE {ident(t.schema, t.name)} ALTER COLUMN "
                         f"{ident(col.name)} SET DEFAULT uuidv7();",
-                    undo_sql=f"ALTER TABLE {table(t.schema, t.name)} ALTER COLUMN "
+                    undo_sql=f"ALTER TABLE {ident(t.schema, t.name)} ALTER COLUMN "
                              f"{ident(col.name)} SET DEFAULT gen_random_uuid();")
                 how = ("On PostgreSQL 18 set the default to uuidv7(); if the application "
                        "generates the keys, switch it to UUIDv7 as well.")

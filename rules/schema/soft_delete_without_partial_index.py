@@ -17,7 +17,6 @@ from pgsage.analyzer.units import format_bytes
 from pgsage.collectors.columns import Column
 from pgsage.collectors.indexes import IndexStats
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import table
 from pgsage.rules._stats import describe
 from pgsage.rules._support.catalog import columns_of, primary_keys, rows_with_partitions
 from pgsage.rules.base import Rule, register
@@ -122,7 +121,7 @@ class SoftDeleteWithoutPartialIndex(Rule["SoftDeleteWithoutPartialIndex.Options"
                 return None
             keys = list(pk.columns)
         name = index_name(t.name, keys, "live_idx")
-        sql = (f"CREATE INDEX CONCURRENTLY {ident(name)} ON {table(t.schema, t.name)} "
+        sql = (f"CREATE INDEX CONCURRENTLY {ident(name)} ON {ident(t.schema, t.name)} "
                f"({', '.join(ident(k) for k in keys)}) WHERE {predicate};")
         if t.relkind == "p":
             sql = sql.replace("CREATE INDEX CONCURRENTLY", "CREATE INDEX", 1)

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
-from pgsage.rules._ddl import alter_columns_type
+from pgsage.analyzer.sqlgen import alter_column_types
 from pgsage.rules._support.catalog import rows_with_partitions
 from pgsage.rules.base import NoOptions, Rule, register
 from pgsage.rules.schema._types import columns_by_table
@@ -64,9 +64,9 @@ class TimestampWithoutTimeZone(Rule[NoOptions]):
                         "the existing values as UTC, which needs no table rewrite."),
                 object=ObjectRef(t.schema, t.name, None, tuple(names)),
                 action=Action(sql="SET TimeZone = 'UTC';  -- existing values are read as UTC\n"
-                                  + alter_columns_type(t.schema, t.name, changes),
+                                  + alter_column_types(t.schema, t.name, changes),
                               undo_sql="SET TimeZone = 'UTC'; "
-                                       + alter_columns_type(t.schema, t.name, undo)),
+                                       + alter_column_types(t.schema, t.name, undo)),
                 evidence={"columns": names, "rows": round(rows)},
                 benefit=rows,
             )

@@ -9,9 +9,9 @@ from typing import ClassVar
 
 from pgsage.analyzer.model.core import Model
 from pgsage.analyzer.model.findings import Action, Category, ObjectRef, Recommendation, Severity
+from pgsage.analyzer.sqlgen import alter_column_types
 from pgsage.collectors.columns import Column
 from pgsage.collectors.tables import TableStats
-from pgsage.rules._ddl import alter_columns_type
 from pgsage.rules.base import Rule, register
 from pgsage.rules.schema._types import columns_by_table
 
@@ -71,7 +71,7 @@ class WideVarchar(Rule["WideVarchar.Options"]):
         by_table: dict[tuple[str, str], list[str]] = {}
         for t, c, _ in wide:
             by_table.setdefault((t.schema, t.name), []).append(c.name)
-        sql = "\n".join(alter_columns_type(schema, name, [(c, "text") for c in cols])
+        sql = "\n".join(alter_column_types(schema, name, [(c, "text") for c in cols])
                         for (schema, name), cols in by_table.items())
         yield self.finding(
             title=f"varchar(n) everywhere: {len(wide)} of {character} character columns",
