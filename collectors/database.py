@@ -3,10 +3,18 @@ deadlocks, sessions (`databases` has every database's wraparound ages)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pgsage.collectors.base import SqlCollector, register
+from pgsage.collectors.base import (
+    CollectorRun,
+    ServerContext,
+    SqlCollector,
+    query,
+    records,
+    register,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +51,10 @@ class DatabaseStats:
     stats_reset: float | None
     parallel_workers_to_launch: int | None = None
     parallel_workers_launched: int | None = None
+    created_at: float | None = None
+    """When the database was created (its PG_VERSION file's time); None where pgsage may not
+    read server files (pg_stat_file needs pg_read_server_files) or the database lives in
+    another tablespace."""
 
 
 @register
@@ -52,3 +64,12 @@ class DatabaseCollector(SqlCollector):
     cumulative: ClassVar[bool] = True
     record = DatabaseStats
     description: ClassVar[str] = "pg_stat_database for the current database"
+
+    def run(self, ctx: ServerContext) -> CollectorRun:
+        rows = yield query(self.name, ctx.server_version_num)
+        found = records(DatabaseStats, rows)  # files_readable is not a field: left out
+        if not found or not rows[0].get("files_readable"):
+            return found
+        created = yield query("database_created", ctx.server_version_num)
+        at = created[0]["created_at"] if created else None
+        return [dataclasses.replace(found[0], created_at=at), *found[1:]]

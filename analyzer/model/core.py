@@ -484,9 +484,10 @@ class Model:
         first cycles may not yet) and the database's statistics were not reset in between;
         otherwise since `pg_stat_database.stats_reset`. On 15+ that is null until someone
         resets them, and the counters then run from initdb, the
-        database's creation or the last crash: after a crash PostgreSQL also resets the
-        shared statistics (bgwriter/checkpointer) as recovery ends, which dates it; without
-        that the start is unknown.
+        database's creation or the last crash: a database created since the server started
+        dates them (where pgsage may read its PG_VERSION file); after a crash PostgreSQL
+        also resets the shared statistics (bgwriter/checkpointer) as recovery ends, which
+        dates it; without either the start is unknown.
         """
         db = self.database
         reset = db.stats_reset if db is not None else None
@@ -497,6 +498,12 @@ class Model:
                               "between-snapshots")
         if reset is not None:
             return self._since_reset(reset, "this database's statistics were last reset")
+        created = db.created_at if db is not None else None
+        if created is not None and self.server is not None and \
+                created >= self.server.started_at:
+            # Created since the server started, which has not restarted since: its counters
+            # began with it (whatever the server's own start without saved statistics).
+            return self._since_reset(created, "this database was created")
         crash = self._crash_recovery_end()
         if crash is not None:
             return self._since_reset(crash, "the server started without saved statistics "

@@ -8,6 +8,10 @@ SELECT d.datid::int8 AS datid, d.datname::text AS datname, d.numbackends::int8 A
        d.session_time, d.active_time, d.idle_in_transaction_time,
        d.sessions, d.sessions_abandoned, d.sessions_fatal, d.sessions_killed,
        d.parallel_workers_to_launch, d.parallel_workers_launched,
-       extract(epoch FROM d.stats_reset)::float8 AS stats_reset
+       extract(epoch FROM d.stats_reset)::float8 AS stats_reset,
+       -- Whether database_created may run (a function's privilege is checked when a query
+       -- starts, even in a CASE branch that never runs, so the file is read on its own).
+       has_function_privilege('pg_catalog.pg_stat_file(text, boolean)', 'EXECUTE')
+           AS files_readable
   FROM pg_stat_database d
  WHERE d.datname = current_database()

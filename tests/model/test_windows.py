@@ -185,3 +185,19 @@ def test_counters_reset_together_cover_the_same_window() -> None:
     info = StatementsInfoStats(dealloc=0, stats_reset=NOW - 3600 + 0.002)
     model = Model(make_snapshot(stats_reset=NOW - 3600, data={"statements_info": [info]}))
     assert model.same_window
+
+
+@pytest.mark.pg(">= 15")
+def test_a_database_created_after_the_server_started_dates_its_counters_from_its_creation(
+        server: ThrowawayServer) -> None:
+    server.restart(mode="immediate")  # the server's start dates the shared statistics
+    time.sleep(2.1)  # file times are whole seconds
+    server.psql("CREATE DATABASE late;")
+    model = Model(take_snapshot(server.dsn("late"), Config()))
+    started = model.snapshot.one("server", Server)
+    assert started is not None and model.database is not None
+    assert model.database.stats_reset is None
+    assert model.counter_window.start == model.database.created_at
+    assert model.counter_window.start is not None
+    assert model.counter_window.start > started.started_at + 1
+    assert "this database was created" in model.counter_window.describe()
