@@ -67,9 +67,12 @@ def test_the_rules_wait_for_a_measured_window(pg: PgDatabase) -> None:
                 reason = str(doc.get("reason"))
                 return reason if status == 503 and reason.startswith("warming up") else None
 
+            def a_report() -> dict[str, Any] | None:
+                status, doc = _recommendations(sc.url)
+                return doc if status == 200 else None
+
             reason = wait_for(warming, 20, "a warming-up answer")
-            report = wait_for(lambda: (lambda r: r[1] if r[0] == 200 else None)(
-                _recommendations(sc.url)), 40, "a report")
+            report = wait_for(a_report, 40, "a report")
     finally:
         stop.set()
         load.join(5)
