@@ -76,8 +76,19 @@ def flush_stats(conn: psycopg.Connection[Any], version_num: int) -> None:
         # Flushed before the server answers this statement, so the next session sees it.
         conn.execute("SELECT pg_stat_force_next_flush()")
     else:
-        conn.execute("SELECT 1")
-        time.sleep(0.6)  # PostgreSQL 14's statistics collector sends at most every 500 ms
+        # PostgreSQL 14 sends a backend's counters at a transaction's end at most every
+        # 500 ms, to a collector that takes them in when it gets to them: wait past the
+        # interval, let this statement send them, and read until the collector has them.
+        time.sleep(0.6)
+        sql = ("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        before = conn.execute(sql).fetchone()
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            conn.execute("SELECT pg_stat_clear_snapshot()")
+            if conn.execute(sql).fetchone() != before:
+                return
+            time.sleep(0.1)
+        raise AssertionError("PostgreSQL 14's statistics collector did not take the counters in")
 
 
 def by(records: list[R], **match: Any) -> R:
