@@ -1,8 +1,9 @@
 """Observe which table locks SQL really takes: pg_locks read while a blocker makes it wait.
 
-A blocker session holds ROW EXCLUSIVE on the relations for a moment, so any request stronger
-than SHARE UPDATE EXCLUSIVE waits and is seen in pg_locks (granted or not) from a third
-session; then the blocker commits and the SQL finishes.
+A blocker session holds a lock on each relation for a moment, so a request it conflicts with
+waits and is seen in pg_locks (granted or not) from a third session; then the blocker commits
+and the SQL finishes. A request the blocker lets through may finish between two looks at
+pg_locks, so a relation whose lock must be seen is held in `blocker_for` its claimed mode.
 """
 
 from __future__ import annotations
@@ -13,13 +14,29 @@ import time
 import psycopg
 
 from pgsage.analyzer.migration.analysis import split_statements
-from pgsage.analyzer.migration.locks import FROM_PG_LOCKS, LOCK_RANK, stronger
+from pgsage.analyzer.migration.locks import (
+    CONFLICTS,
+    FROM_PG_LOCKS,
+    LOCK_ORDER,
+    LOCK_RANK,
+    ROW_EXCLUSIVE,
+    stronger,
+)
 
 
-def observe(dsn: str, sql: str, tables: list[str], hold_s: float = 1.0) -> dict[str, str]:
+def blocker_for(claimed: str) -> str:
+    """The weakest mode that makes `claimed` and every stronger request wait."""
+    at_least = set(LOCK_ORDER[LOCK_RANK[claimed]:])
+    return next(m for m in LOCK_ORDER if at_least <= CONFLICTS[m])
+
+
+def observe(dsn: str, sql: str, tables: list[str], hold_s: float = 1.0,
+            held: dict[str, str] | None = None) -> dict[str, str]:
     """The strongest lock per relation name `sql` asked for while it ran.
 
-    Statements run one by one in autocommit, as psql runs a pasted script."""
+    Each table is held in its mode in `held`, else ROW EXCLUSIVE (any request stronger than
+    SHARE UPDATE EXCLUSIVE waits). Statements run one by one in autocommit, as psql runs a
+    pasted script."""
     seen: dict[str, str] = {}
     errors: list[BaseException] = []
     with psycopg.connect(dsn, autocommit=True) as watcher, \
@@ -28,7 +45,8 @@ def observe(dsn: str, sql: str, tables: list[str], hold_s: float = 1.0) -> dict[
         pid = runner.info.backend_pid
         blocker.execute("BEGIN")
         for t in tables:
-            blocker.execute(f"LOCK TABLE {t} IN ROW EXCLUSIVE MODE".encode())
+            mode = (held or {}).get(t, ROW_EXCLUSIVE)
+            blocker.execute(f"LOCK TABLE {t} IN {mode} MODE".encode())
             blocker.execute(f"SELECT FROM {t} LIMIT 1".encode())
 
         def run() -> None:
