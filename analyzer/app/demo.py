@@ -295,7 +295,7 @@ def _uri(server: ThrowawayServer) -> str:
 
 
 def _stop_command(server: ThrowawayServer) -> list[str]:
-    pg_ctl = [str(server.bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-m", "fast", "stop"]
+    pg_ctl = [str(server.run_bin_dir / "pg_ctl"), "-D", str(server.data_dir), "-m", "fast", "stop"]
     owner = server.data_dir.stat().st_uid
     if owner != os.geteuid():  # root: the server runs as an unprivileged account
         return ["runuser", "-u", pwd.getpwuid(owner).pw_name, "--", *pg_ctl]

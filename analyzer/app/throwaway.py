@@ -180,6 +180,12 @@ class ThrowawayServer:
     """The binaries the server runs from: `bin_dir`, or a copy the service user can read."""
 
     @property
+    def run_bin_dir(self) -> Path:
+        """Where the running server's binaries are (a copy when the service user cannot
+        reach `bin_dir`): the commands printed for the user must name these."""
+        return self._bin or self.bin_dir
+
+    @property
     def data_dir(self) -> Path:
         if self._data_dir is None:
             raise ThrowawayServerError("the server was not started")
@@ -198,7 +204,7 @@ class ThrowawayServer:
         return int(text) * 10000
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        exe = str((self._bin or self.bin_dir) / args[0])
+        exe = str(self.run_bin_dir / args[0])
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env["LC_ALL"] = "C"
         if self._owner is None:
